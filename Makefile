@@ -1,0 +1,57 @@
+# kad — make test / make demo set up a fresh machine of this kind and run.
+SHELL := /bin/bash
+DENO := $(CURDIR)/tools/node_modules/@deno/linux-x64-glibc/deno
+# Debian packages the tests use: keepalived 2.2.7 (ground truth and interop peer),
+# iproute2 + iputils-ping (network namespaces), tcpdump (packet checks).
+APT_PACKAGES := keepalived iproute2 iputils-ping tcpdump
+
+.PHONY: deps apt deno test demo bench fuzz bundle compile fmt lint check clean
+
+deps: apt deno
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+deno: $(DENO) node_modules/.deno-installed
+
+$(DENO): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(DENO)
+
+node_modules/.deno-installed: deno.json deno.lock $(DENO)
+	$(DENO) install --frozen
+	@touch $@
+
+test: deps
+	NO_COLOR=1 $(DENO) run -A tests/run.ts
+
+demo: deps
+	@./kad check-config -f examples/demo.conf --no-host-checks --print toml; \
+	  echo "check-config exit status: $$?"
+
+bench: deps
+	$(DENO) task bench
+
+fuzz: deps
+	$(DENO) task fuzz
+
+bundle: deps
+	$(DENO) task bundle
+
+compile: deps
+	$(DENO) task compile
+
+fmt: deno
+	$(DENO) fmt
+
+lint: deno
+	$(DENO) lint
+
+clean:
+	rm -rf dist node_modules tools/node_modules
