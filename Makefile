@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 DENO := $(CURDIR)/tools/node_modules/@deno/linux-x64-glibc/deno
 # Debian packages the tests use: keepalived 2.2.7 (ground truth and interop peer),
-# iproute2 + iputils-ping (network namespaces), tcpdump (packet checks).
-APT_PACKAGES := keepalived iproute2 iputils-ping tcpdump
+# iproute2 + iputils-ping + procps (network namespaces), tcpdump (packet checks),
+# clang + llvm + libbpf-dev (XDP programs), qemu + busybox-static + kmod + xz-utils (the
+# Debian-kernel guest for GRE and IPVS tests, docs/testing-vm.md).
+APT_PACKAGES := keepalived iproute2 iputils-ping procps tcpdump clang llvm libbpf-dev \
+	libbpf1 qemu-system-x86 busybox-static kmod xz-utils openssl
 
 .PHONY: deps apt deno test demo bench fuzz bundle compile fmt lint check clean
 
@@ -15,7 +18,7 @@ apt:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 deno: $(DENO) node_modules/.deno-installed

@@ -13,8 +13,8 @@ const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 const dir = await Deno.makeTempDir({ prefix: "kad-bench-" });
 const file = `${dir}/keepalived.conf`;
-// MISC_CHECK scripts must exist and be executable for keepalived to keep them.
-await Deno.writeTextFile(file, generateConfig(1000, 10, 255, "lo"));
+// Instances use eth0, which must exist (as keepalived -t checks interfaces too).
+await Deno.writeTextFile(file, generateConfig(1000, 10, 255, "eth0"));
 const lines = (await Deno.readTextFile(file)).split("\n").length;
 
 async function timeRun(cmd: string, args: string[]): Promise<{ ms: number; code: number }> {
@@ -27,7 +27,16 @@ const kad: number[] = [];
 const ka: number[] = [];
 let kadCode = -1;
 let kaCode = -1;
-const kadArgs = ["run", "-A", "--config", `${root}deno.json`, `${root}main.ts`, "check-config", "-f", file];
+const kadArgs = [
+  "run",
+  "-A",
+  "--config",
+  `${root}deno.json`,
+  `${root}main.ts`,
+  "check-config",
+  "-f",
+  file,
+];
 for (let i = 0; i < runs; i++) {
   const a = await timeRun(deno, kadArgs);
   kad.push(a.ms);
@@ -45,7 +54,9 @@ const median = (xs: number[]) => {
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 const mk = median(kad);
 const mka = median(ka);
-console.log(`config: ${lines} lines; ${runs} runs each; exit status kad ${kadCode}, keepalived ${kaCode}`);
+console.log(
+  `config: ${lines} lines; ${runs} runs each; exit status kad ${kadCode}, keepalived ${kaCode}`,
+);
 console.log("| tool | median ms | min–max ms |");
 console.log("|---|---|---|");
 console.log(`| kad check-config | ${mk.toFixed(1)} | ${spread(kad)} |`);

@@ -3,9 +3,17 @@
  * TCP_CHECK / HTTP_GET / MISC_CHECK checkers) plus `vrrp` VRRP instances, in
  * keepalived.conf syntax that both kad and keepalived accept.
  */
-export function generateConfig(vs = 1000, rs = 10, vrrp = 255, iface = "lo"): string {
+export function generateConfig(vs = 1000, rs = 10, vrrp = 255, iface = "eth0"): string {
   const out: string[] = [];
-  out.push("global_defs {", "    router_id bench", "    vrrp_garp_master_delay 1", "}", "");
+  out.push(
+    "global_defs {",
+    "    router_id bench",
+    "    vrrp_garp_master_delay 1",
+    "    enable_script_security",
+    "    script_user root",
+    "}",
+    "",
+  );
   for (let i = 1; i <= vrrp; i++) {
     out.push(
       `vrrp_instance VI_${i} {`,
@@ -31,10 +39,19 @@ export function generateConfig(vs = 1000, rs = 10, vrrp = 255, iface = "lo"): st
       "    protocol TCP",
     );
     for (let r = 0; r < rs; r++) {
-      out.push(`    real_server 172.${16 + (v >> 16)}.${(v >> 8) & 255}.${(v & 127) * 2 + 1 + (r > 0 ? 0 : 0)} ${8000 + r} {`);
+      out.push(
+        `    real_server 172.${16 + (v >> 16)}.${(v >> 8) & 255}.${
+          (v & 127) * 2 + 1 + (r > 0 ? 0 : 0)
+        } ${8000 + r} {`,
+      );
       out.push(`        weight ${1 + r}`);
       if (r % 3 === 0) {
-        out.push("        TCP_CHECK {", "            connect_timeout 3", "            retry 2", "        }");
+        out.push(
+          "        TCP_CHECK {",
+          "            connect_timeout 3",
+          "            retry 2",
+          "        }",
+        );
       } else if (r % 3 === 1) {
         out.push(
           "        HTTP_GET {",
@@ -46,7 +63,7 @@ export function generateConfig(vs = 1000, rs = 10, vrrp = 255, iface = "lo"): st
           "        }",
         );
       } else {
-        out.push("        MISC_CHECK {", "            misc_path \"/bin/true\"", "        }");
+        out.push("        MISC_CHECK {", '            misc_path "/bin/true"', "        }");
       }
       out.push("    }");
     }
@@ -57,5 +74,7 @@ export function generateConfig(vs = 1000, rs = 10, vrrp = 255, iface = "lo"): st
 
 if (import.meta.main) {
   const [vs, rs, vrrp] = Deno.args.map(Number);
-  await Deno.stdout.write(new TextEncoder().encode(generateConfig(vs || 1000, rs || 10, vrrp || 255)));
+  await Deno.stdout.write(
+    new TextEncoder().encode(generateConfig(vs || 1000, rs || 10, vrrp || 255)),
+  );
 }

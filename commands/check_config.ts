@@ -6,6 +6,8 @@
 import { exitStatusFor, formatDiagnostic } from "../lib/config/diagnostic.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { checkHost } from "../lib/config/host_checks.ts";
+import { checkGreInterfaces } from "../lib/config/schema/gre.ts";
+import { checkScripts, denoScriptHost, findScripts } from "../lib/config/script_checks.ts";
 import { printJson, printKeepalived, printToml } from "../lib/config/print.ts";
 import { hostInterfaces } from "../lib/runtime/host.ts";
 import type { Logger } from "../lib/runtime/log.ts";
@@ -36,15 +38,39 @@ export function checkConfig(opts: CheckConfigOptions): number {
   for (const f of res.files) opts.log.detail(`Opening file '${f}'.`);
   if (opts.hostChecks) {
     const interfaces = hostInterfaces();
-    if (interfaces) checkHost(res.config, { interfaces }, res.sink);
+    if (interfaces) {
+      checkHost(res.config, { interfaces }, res.sink);
+      checkGreInterfaces(res.config, interfaces, res.sink);
+    }
+    const g = res.config.global_defs;
+    checkScripts(
+      findScripts(res.config),
+      {
+        enableScriptSecurity: g?.enable_script_security ?? false,
+        ...(g?.script_user !== undefined ? { scriptUser: g.script_user.user } : {}),
+        hasVrrp: res.config.vrrp_instance.length > 0,
+        hasChecker: res.config.virtual_server.length > 0,
+      },
+      denoScriptHost(),
+      res.sink,
+    );
   }
   const diags = res.sink.items;
   const status = exitStatusFor(diags);
   opts.log.detail(
     `Checked ${res.files.length} file(s) in ${(performance.now() - t0).toFixed(1)} ms`,
   );
+  let printed: string | undefined;
+  if (opts.print !== undefined) {
+    const p = { showSecrets: false };
+    printed = opts.print === "keepalived"
+      ? printKeepalived(res.config, p)
+      : opts.print === "toml"
+      ? printToml(res.config, p)
+      : printJson(res.config, p);
+  }
   if (opts.json) {
-    const report = {
+    const report: Record<string, unknown> = {
       version: CHECK_JSON_VERSION,
       file: opts.file,
       files: res.files,
@@ -62,27 +88,20 @@ export function checkConfig(opts: CheckConfigOptions): number {
         keyword: d.keyword ?? null,
       })),
     };
+    if (printed !== undefined) report.config = opts.print === "json" ? JSON.parse(printed) : printed;
     writeOut(JSON.stringify(report, null, 2) + "\n");
   } else {
     for (const d of diags) opts.log.info(formatDiagnostic(d));
     if (res.sink.dropped > 0) {
       opts.log.info(`${res.sink.dropped} further diagnostics were not shown`);
     }
-  }
-  if (opts.print !== undefined) {
-    const p = { showSecrets: false };
-    const text = opts.print === "keepalived"
-      ? printKeepalived(res.config, p)
-      : opts.print === "toml"
-      ? printToml(res.config, p)
-      : printJson(res.config, p);
-    if (opts.json) opts.log.info(text);
-    else writeOut(text);
+    if (printed !== undefined) writeOut(printed);
   }
   return status;
 }
 
 function writeOut(text: string): void {
+  if (!text.endsWith("\n")) text += "\n";
   const bytes = new TextEncoder().encode(text);
   let off = 0;
   while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));

@@ -33,10 +33,15 @@ export const DiagClass = {
   WARNING: "WARNING",
   DEPRECATED: "DEPRECATED",
   SECURITY_ERROR: "SECURITY_ERROR",
+  /**
+   * kad's own class for findings keepalived does not report: shown to the operator but
+   * not counted in the exit status, so verdicts stay those of `keepalived -t`.
+   */
+  NOTICE: "NOTICE",
 } as const;
 export type DiagClass = typeof DiagClass[keyof typeof DiagClass];
 
-export type Severity = "error" | "warning";
+export type Severity = "error" | "warning" | "info";
 
 /** One finding about the configuration. */
 export interface Diagnostic {
@@ -57,6 +62,7 @@ const WARNING_CLASSES: ReadonlySet<DiagClass> = new Set<DiagClass>([
 
 /** The severity a class is reported with. */
 export function severityOf(cls: DiagClass): Severity {
+  if (cls === DiagClass.NOTICE) return "info";
   return WARNING_CLASSES.has(cls) ? "warning" : "error";
 }
 
@@ -132,6 +138,7 @@ export function exitStatusFor(diags: readonly Diagnostic[]): number {
   let status = 0;
   const rank = (s: number) => [0, 5, 2, 4, 6].indexOf(s);
   for (const d of diags) {
+    if (d.severity === "info") continue;
     let s: number;
     switch (d.class) {
       case DiagClass.SECURITY_ERROR:

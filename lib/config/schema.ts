@@ -43,7 +43,15 @@ export interface ValueType<T> {
   parse(args: readonly Token[], ctx: ParseContext): T | undefined;
   /** The argument words that parse back to the same value. */
   print(value: T): string[];
+  /**
+   * For values of `secret` fields that are only partly secret (`key 1 SECRET`): the printed
+   * words with the secret part replaced by SECRET_MASK. Without it the whole value is masked.
+   */
+  mask?(value: T): string[];
 }
+
+/** What printers write in place of a secret value. */
+export const SECRET_MASK = "********";
 
 interface FieldBase {
   /** One-line documentation; shown by docs and did-you-mean. */
@@ -91,8 +99,15 @@ export interface BlocksField<S extends BlockSchema, H> extends FieldBase {
   readonly unique: boolean;
 }
 
+/** Field types are checked where fields are declared; here any field of any value type fits. */
 // deno-lint-ignore no-explicit-any
-export type AnyField = ValueField<any, boolean> | MultiField<any> | ListField<any> | BlockField<any> | BlocksField<any, any>;
+type Any = any;
+export type AnyField =
+  | ValueField<Any, boolean>
+  | MultiField<Any>
+  | ListField<Any>
+  | BlockField<Any>
+  | BlocksField<Any, Any>;
 
 /** Where each keyword of a parsed block came from; also tells which keywords were written. */
 export interface BlockMeta {
@@ -116,6 +131,12 @@ export interface BlockSchema<F extends Record<string, AnyField> = Record<string,
    * accepted with a warning that they have no effect, so existing files still load.
    */
   readonly ignored?: Readonly<Record<string, string>>;
+  /**
+   * A list field that takes every line whose first word is not a keyword of this block
+   * (`virtual_server_group NAME { 10.0.0.1 80 … }`): such lines are entries, not unknown
+   * keywords, and printers write them without a keyword.
+   */
+  readonly rest?: string;
   /** Cross-keyword checks and dynamic defaults, run after the block is parsed. */
   validate?(block: Infer<F> & BlockMeta, ctx: ValidateContext): void;
 }
@@ -135,7 +156,9 @@ type FieldValue<F> = F extends ValueField<infer T, infer D> ? (D extends true ? 
   : never;
 
 /** The model type of a block's fields. */
-export type Infer<F extends Record<string, AnyField>> = { -readonly [K in keyof F]: FieldValue<F[K]> };
+export type Infer<F extends Record<string, AnyField>> = {
+  -readonly [K in keyof F]: FieldValue<F[K]>;
+};
 /** The model type of a block schema, with its location metadata. */
 export type InferSchema<S> = S extends BlockSchema<infer F> ? Infer<F> & BlockMeta : never;
 
@@ -177,7 +200,9 @@ export function blocks<S extends BlockSchema, H>(
 }
 
 /** Define a block schema (an identity function that keeps the literal field types). */
-export function defineBlock<F extends Record<string, AnyField>>(schema: BlockSchema<F>): BlockSchema<F> {
+export function defineBlock<F extends Record<string, AnyField>>(
+  schema: BlockSchema<F>,
+): BlockSchema<F> {
   return schema;
 }
 
@@ -188,27 +213,126 @@ export function keywordToken(node: Node): Token {
   return { text: node.keyword, quoted: false, column: node.loc.column };
 }
 
-function makeContext(sink: DiagnosticSink, node: Node, keyword: string, argOffset = 0): ParseContext {
-  const locOf = (i?: number): SourceLoc => {
+/**
+ * The ParseContext of one keyword line. It is a class rather than an object of closures
+ * because one is made for every line parsed: methods on the prototype cost nothing per
+ * line, closures cost an allocation each.
+ */
+class LineContext implements ParseContext {
+  readonly sink: DiagnosticSink;
+  readonly node: Node;
+  readonly keyword: string;
+  /**
+   * The index in the parser's token array of the node's first argument: 0 for keyword
+   * lines, 1 for list entries (whose keyword is token 0).
+   */
+  readonly #argOffset: number;
+
+  constructor(sink: DiagnosticSink, node: Node, keyword: string, argOffset: number) {
+    this.sink = sink;
+    this.node = node;
+    this.keyword = keyword;
+    this.#argOffset = argOffset;
+  }
+
+  loc(i?: number): SourceLoc {
+    const node = this.node;
     if (i === undefined) return node.loc;
-    const t = node.args[i - argOffset];
+    const t = node.args[i - this.#argOffset];
     return t ? { file: node.loc.file, line: node.loc.line, column: t.column } : node.loc;
-  };
-  return {
-    sink,
-    node,
-    keyword,
-    loc: locOf,
-    error: (message, i, cls) => sink.report(cls ?? DiagClass.GENERAL_ERROR, message, locOf(i), keyword),
-    warn: (message, i, cls) => sink.report(cls ?? DiagClass.WARNING, message, locOf(i), keyword),
-    missing: (what) =>
-      sink.report(
-        DiagClass.MISSING_PARAMETER,
-        `'${keyword}' is missing its ${what}; write it as '${keyword} <${what}>'`,
-        node.loc,
-        keyword,
-      ),
-  };
+  }
+
+  error(message: string, i?: number, cls?: DiagClass): void {
+    this.sink.report(cls ?? DiagClass.GENERAL_ERROR, message, this.loc(i), this.keyword);
+  }
+
+  warn(message: string, i?: number, cls?: DiagClass): void {
+    this.sink.report(cls ?? DiagClass.WARNING, message, this.loc(i), this.keyword);
+  }
+
+  missing(what: string): void {
+    const keyword = this.keyword;
+    this.sink.report(
+      DiagClass.MISSING_PARAMETER,
+      `'${keyword}' is missing its ${what}; write it as '${keyword} <${what}>'`,
+      this.node.loc,
+      keyword,
+    );
+  }
+}
+
+/** How the engine handles one keyword of a block as written. */
+interface KeywordEntry {
+  /** The canonical keyword: the model key. */
+  readonly key: string;
+  readonly field: AnyField;
+  /** Set for a deprecated alias: the keyword to recommend instead. */
+  readonly deprecatedFor: string | undefined;
+}
+
+/**
+ * What the engine derives from a schema once, instead of for every block it parses (a large
+ * configuration has tens of thousands of blocks).
+ */
+interface SchemaPlan {
+  /** Canonical keywords and aliases → their field. */
+  readonly keywords: ReadonlyMap<string, KeywordEntry>;
+  /** `$at`, `$loc` and every field with its default; a new block starts as a copy of it. */
+  readonly template: Readonly<Record<string, unknown>>;
+  /** Fields that need a new empty array in every block (multi, list, blocks). */
+  readonly arrayKeys: readonly string[];
+  /** Value fields whose default is an object, copied for every block. */
+  readonly objectKeys: readonly string[];
+}
+
+const plans = new WeakMap<BlockSchema, SchemaPlan>();
+
+function planOf(schema: BlockSchema): SchemaPlan {
+  let plan = plans.get(schema);
+  if (plan === undefined) {
+    plan = makePlan(schema);
+    plans.set(schema, plan);
+  }
+  return plan;
+}
+
+function makePlan(schema: BlockSchema): SchemaPlan {
+  const keywords = new Map<string, KeywordEntry>();
+  const template: Record<string, unknown> = { $at: undefined, $loc: undefined };
+  const arrayKeys: string[] = [];
+  const objectKeys: string[] = [];
+  for (const key of Object.keys(schema.fields)) {
+    const field = schema.fields[key] as AnyField;
+    keywords.set(key, { key, field, deprecatedFor: undefined });
+    switch (field.kind) {
+      case "value":
+        template[key] = field.default;
+        if (field.default !== null && typeof field.default === "object") objectKeys.push(key);
+        break;
+      case "multi":
+      case "list":
+      case "blocks":
+        template[key] = undefined;
+        arrayKeys.push(key);
+        break;
+      case "block":
+        template[key] = undefined;
+        break;
+    }
+  }
+  for (const [alias, target] of Object.entries(schema.aliases ?? {})) {
+    if (keywords.has(alias)) continue; // a field of that name wins over the alias
+    const deprecated = target.startsWith("deprecated:");
+    const key = deprecated ? target.slice("deprecated:".length) : target;
+    const field = schema.fields[key];
+    if (field === undefined) {
+      throw new TypeError(`schema error: alias '${alias}' of ${schema.name} names no keyword`);
+    }
+    keywords.set(alias, { key, field, deprecatedFor: deprecated ? key : undefined });
+  }
+  // A copy made with object spread has fast, in-object properties; the template itself,
+  // built key by key, may not (V8 turns objects with many keyed additions into hash maps).
+  return { keywords, template: { ...template }, arrayKeys, objectKeys };
 }
 
 /** A fresh model object for a schema, with every default in place and nothing written. */
@@ -216,51 +340,56 @@ export function emptyBlock<F extends Record<string, AnyField>>(
   schema: BlockSchema<F>,
   at: SourceLoc,
 ): Infer<F> & BlockMeta {
-  const obj: Record<string, unknown> = { $at: at, $loc: {} };
-  for (const [key, f] of Object.entries(schema.fields)) {
-    switch (f.kind) {
-      case "value":
-        obj[key] = structuredCloneValue(f.default);
-        break;
-      case "multi":
-      case "list":
-      case "blocks":
-        obj[key] = [];
-        break;
-      case "block":
-        obj[key] = undefined;
-        break;
-    }
-  }
+  const plan = planOf(schema);
+  const obj: Record<string, unknown> = { ...plan.template };
+  obj.$at = at;
+  obj.$loc = {};
+  for (const key of plan.arrayKeys) obj[key] = [];
+  for (const key of plan.objectKeys) obj[key] = copyPlain(plan.template[key]);
   return obj as Infer<F> & BlockMeta;
 }
 
-function structuredCloneValue<T>(v: T): T {
-  return v !== null && typeof v === "object" ? structuredClone(v) : v;
+/**
+ * A copy of plain model data (primitives, arrays and plain objects), so that blocks never
+ * share a mutable value. Much cheaper than `structuredClone`, which serialises even a number.
+ */
+export function copyPlain<T>(v: T): T {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(copyPlain) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = copyPlain((v as Record<string, unknown>)[k]);
+  return out as T;
 }
 
-/** Resolve a written keyword to the schema's canonical keyword (reporting deprecations). */
-function canonicalKeyword(
-  schema: BlockSchema,
-  keyword: string,
-  node: Node,
-  sink: DiagnosticSink,
-): string | undefined {
-  if (Object.hasOwn(schema.fields, keyword)) return keyword;
-  const alias = schema.aliases?.[keyword];
-  if (alias === undefined) return undefined;
-  if (alias.startsWith("deprecated:")) {
-    const target = alias.slice("deprecated:".length);
-    sink.report(
-      DiagClass.DEPRECATED,
-      `'${keyword}' is deprecated; use '${target}' instead`,
+/** Report a keyword the block does not know (or accepts only to ignore). */
+function reportUnknown(schema: BlockSchema, node: Node, sink: DiagnosticSink): void {
+  const ignored = schema.ignored !== undefined && Object.hasOwn(schema.ignored, node.keyword)
+    ? schema.ignored[node.keyword]
+    : undefined;
+  if (ignored !== undefined) {
+    sink.warn(
+      `'${node.keyword}' is accepted but has no effect in kad: ${ignored}`,
       node.loc,
-      keyword,
+      node.keyword,
     );
-    return target;
+    return;
   }
-  return alias;
+  const hint = suggest(node.keyword, keywordsOf(schema));
+  sink.report(
+    DiagClass.UNKNOWN_KEYWORD,
+    `Unknown keyword '${node.keyword}' in ${schema.name}` +
+      (hint ? `; did you mean '${hint}'?` : ""),
+    node.loc,
+    node.keyword,
+  );
 }
+
+/**
+ * The blocks already parsed into a unique `blocks` field, by printed header. Kept for one
+ * parseInto call (the only time entries are added), so duplicate checks are lookups rather
+ * than a scan of every earlier block.
+ */
+type UniqueIndex = Map<string, Map<string, BlockMeta>>;
 
 /**
  * Parse the children of a block (or the top-level nodes) against a schema into `target`.
@@ -274,27 +403,27 @@ export function parseInto<F extends Record<string, AnyField>>(
   sink: DiagnosticSink,
 ): void {
   const obj = target as unknown as Record<string, unknown> & BlockMeta;
+  const keywords = planOf(schema).keywords;
+  const unique: UniqueIndex = new Map();
   for (const node of nodes) {
-    const key = canonicalKeyword(schema, node.keyword, node, sink);
-    if (key === undefined) {
-      const ignored = schema.ignored?.[node.keyword];
-      if (ignored !== undefined) {
-        sink.warn(`'${node.keyword}' is accepted but has no effect in kad: ${ignored}`, node.loc, node.keyword);
-        continue;
+    const entry = keywords.get(node.keyword);
+    if (entry === undefined) {
+      if (schema.rest !== undefined) {
+        parseRestEntry(schema.fields[schema.rest] as AnyField, schema.rest, node, obj, sink);
+      } else {
+        reportUnknown(schema, node, sink);
       }
-      const known = [...Object.keys(schema.fields), ...Object.keys(schema.aliases ?? {})];
-      const hint = suggest(node.keyword, known);
+      continue;
+    }
+    if (entry.deprecatedFor !== undefined) {
       sink.report(
-        DiagClass.UNKNOWN_KEYWORD,
-        `Unknown keyword '${node.keyword}' in ${schema.name}` +
-          (hint ? `; did you mean '${hint}'?` : ""),
+        DiagClass.DEPRECATED,
+        `'${node.keyword}' is deprecated; use '${entry.deprecatedFor}' instead`,
         node.loc,
         node.keyword,
       );
-      continue;
     }
-    const field = schema.fields[key] as AnyField;
-    parseField(field, key, node, obj, sink);
+    parseField(entry.field, entry.key, node, obj, sink, unique);
   }
   schema.validate?.(target, validateContext(sink));
 }
@@ -311,8 +440,30 @@ export function parseBlock<F extends Record<string, AnyField>>(
   return obj;
 }
 
+/** A ValidateContext as a class, like {@link LineContext}: one is made per block. */
+class BlockContext implements ValidateContext {
+  readonly sink: DiagnosticSink;
+
+  constructor(sink: DiagnosticSink) {
+    this.sink = sink;
+  }
+
+  at(b: BlockMeta, key?: string): SourceLoc {
+    return (key !== undefined ? b.$loc[key] : undefined) ?? b.$at;
+  }
+}
+
 export function validateContext(sink: DiagnosticSink): ValidateContext {
-  return { sink, at: (b, key) => (key !== undefined ? b.$loc[key] : undefined) ?? b.$at };
+  return new BlockContext(sink);
+}
+
+/** The tokens of a list entry line: its keyword as a token, then its arguments. */
+function entryTokens(node: Node): Token[] {
+  const args = node.args;
+  const tokens: Token[] = new Array(args.length + 1);
+  tokens[0] = keywordToken(node);
+  for (let i = 0; i < args.length; i++) tokens[i + 1] = args[i] as Token;
+  return tokens;
 }
 
 function parseField(
@@ -321,6 +472,7 @@ function parseField(
   node: Node,
   obj: Record<string, unknown> & BlockMeta,
   sink: DiagnosticSink,
+  unique: UniqueIndex,
 ): void {
   const wantsBlock = field.kind === "list" || field.kind === "block" || field.kind === "blocks";
   if (wantsBlock && node.children === undefined) {
@@ -345,7 +497,7 @@ function parseField(
   }
   switch (field.kind) {
     case "value": {
-      const v = field.type.parse(node.args, makeContext(sink, node, node.keyword));
+      const v = field.type.parse(node.args, new LineContext(sink, node, node.keyword, 0));
       if (v !== undefined) {
         obj[key] = v;
         obj.$loc[key] = node.loc;
@@ -353,7 +505,7 @@ function parseField(
       return;
     }
     case "multi": {
-      const v = field.type.parse(node.args, makeContext(sink, node, node.keyword));
+      const v = field.type.parse(node.args, new LineContext(sink, node, node.keyword, 0));
       if (v !== undefined) {
         (obj[key] as unknown[]).push(v);
         obj.$loc[key] = node.loc;
@@ -372,17 +524,17 @@ function parseField(
           );
           continue;
         }
-        const tokens = [keywordToken(child), ...child.args];
+        const tokens = entryTokens(child);
         if (field.perToken) {
           for (let i = 0; i < tokens.length; i++) {
             const v = field.entry.parse(
               [tokens[i] as Token],
-              makeContext(sink, child, node.keyword, -1),
+              new LineContext(sink, child, node.keyword, 1),
             );
             if (v !== undefined) arr.push(v);
           }
         } else {
-          const v = field.entry.parse(tokens, makeContext(sink, child, node.keyword, -1));
+          const v = field.entry.parse(tokens, new LineContext(sink, child, node.keyword, 1));
           if (v !== undefined) arr.push(v);
         }
       }
@@ -405,12 +557,23 @@ function parseField(
       return;
     }
     case "blocks": {
-      const header = field.header.parse(node.args, makeContext(sink, node, node.keyword));
+      const header = field.header.parse(node.args, new LineContext(sink, node, node.keyword, 0));
       if (header === undefined) return;
       const arr = obj[key] as Array<Record<string, unknown> & BlockMeta & { header: unknown }>;
+      let seen: Map<string, BlockMeta> | undefined;
       if (field.unique) {
+        seen = unique.get(key);
+        if (seen === undefined) {
+          // Blocks parsed by an earlier parseInto of the same object (a repeated block).
+          seen = new Map();
+          for (const b of arr) {
+            const p = field.header.print(b.header).join(" ");
+            if (!seen.has(p)) seen.set(p, b);
+          }
+          unique.set(key, seen);
+        }
         const printed = field.header.print(header).join(" ");
-        const first = arr.find((b) => field.header.print(b.header).join(" ") === printed);
+        const first = seen.get(printed);
         if (first) {
           sink.error(
             `duplicate ${node.keyword} '${printed}' (first defined at ${first.$at.file}: Line ${first.$at.line}) - skipping this one; give it another name`,
@@ -427,10 +590,40 @@ function parseField(
       target.header = header;
       parseInto(field.schema, node.children ?? [], target as never, sink);
       arr.push(target);
+      if (seen !== undefined) {
+        // Indexed as printed now: the block's validate hook may have changed its header.
+        const now = field.header.print(target.header).join(" ");
+        if (!seen.has(now)) seen.set(now, target);
+      }
       obj.$loc[key] = node.loc;
       return;
     }
   }
+}
+
+/** One keyword-less line of a block with a `rest` list field. */
+function parseRestEntry(
+  field: AnyField,
+  key: string,
+  node: Node,
+  obj: Record<string, unknown> & BlockMeta,
+  sink: DiagnosticSink,
+): void {
+  if (field.kind !== "list") {
+    throw new TypeError(`schema error: rest field '${key}' must be a list`);
+  }
+  if (node.children !== undefined) {
+    sink.report(
+      DiagClass.UNEXPECTED_BOB,
+      `'${node.keyword}' does not take a block; its '{ … }' is ignored`,
+      node.loc,
+      node.keyword,
+    );
+    return;
+  }
+  const v = field.entry.parse(entryTokens(node), new LineContext(sink, node, key, 1));
+  if (v !== undefined) (obj[key] as unknown[]).push(v);
+  obj.$loc[key] ??= node.loc;
 }
 
 /** Every keyword of a schema, canonical first then aliases (for docs and suggestions). */

@@ -9,20 +9,26 @@ import { globalDefs } from "./global.ts";
 import { validateVrrp, vrrpRootFields } from "./vrrp.ts";
 import { lvsRootFields, validateLvs } from "./lvs.ts";
 import { bfdRootFields, validateBfd } from "./bfd.ts";
+import { greRootFields, validateGre } from "./gre.ts";
 
 export const rootSchema = defineBlock({
   name: "the top level",
   fields: {
     global_defs: block(globalDefs, { doc: "global definitions" }),
-    ...vrrpRootFields,
+    // BFD instances before VRRP ones: printed configurations must define what
+    // track_bfd refers to before it is used (keepalived resolves names while parsing).
     ...bfdRootFields,
+    ...vrrpRootFields,
     ...lvsRootFields,
+    ...greRootFields,
   },
   aliases: { vrrp_track_file: "deprecated:track_file" },
   validate(cfg, ctx) {
-    validateVrrp(cfg, ctx);
+    // BFD first: track_bfd must not accept an instance the BFD checks remove.
     validateBfd(cfg, ctx);
+    validateVrrp(cfg, ctx);
     validateLvs(cfg, ctx);
+    validateGre(cfg, ctx);
   },
 });
 
