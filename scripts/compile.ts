@@ -15,11 +15,13 @@ try {
 args.push(`${root}main.ts`);
 const denort = Deno.env.get("DENORT_BIN");
 console.log(`deno ${args.join(" ")}${denort ? ` (DENORT_BIN=${denort})` : ""}`);
-const { code } = await new Deno.Command(deno, { args, stdout: "inherit", stderr: "inherit" }).output();
+const { code } = await new Deno.Command(deno, { args, stdout: "inherit", stderr: "inherit" })
+  .output();
 if (code !== 0) {
   console.error(
     "compile failed. deno compile needs the denort runtime: if it cannot be downloaded here, " +
-      "set DENORT_BIN to a denort binary of the same version (" + Deno.version.deno + ") and retry; " +
+      "set DENORT_BIN to a denort binary of the same version (" + Deno.version.deno +
+      ") and retry; " +
       "'deno task bundle' builds dist/kad.js, which runs with 'deno run -A dist/kad.js'",
   );
 }

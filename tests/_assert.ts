@@ -52,7 +52,9 @@ export function equal(a: unknown, b: unknown): boolean {
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!equal(actual, expected)) {
     throw new AssertionError(
-      `${msg ? msg + "\n" : ""}values are not equal:\n  actual:   ${show(actual)}\n  expected: ${show(expected)}`,
+      `${msg ? msg + "\n" : ""}values are not equal:\n  actual:   ${show(actual)}\n  expected: ${
+        show(expected)
+      }`,
     );
   }
 }
@@ -77,13 +79,21 @@ export function assertMatch(actual: string, re: RegExp, msg?: string): void {
   }
 }
 
-export function assertThrows(fn: () => unknown, cls?: new (...a: never[]) => Error, includes?: string): Error {
+export function assertThrows(
+  fn: () => unknown,
+  cls?: new (...a: never[]) => Error,
+  includes?: string,
+): Error {
   try {
     fn();
   } catch (e) {
-    if (cls && !(e instanceof cls)) throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
+    if (cls && !(e instanceof cls)) {
+      throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
+    }
     if (includes && !(e instanceof Error && e.message.includes(includes))) {
-      throw new AssertionError(`expected error message to include ${show(includes)}, got ${show(e)}`);
+      throw new AssertionError(
+        `expected error message to include ${show(includes)}, got ${show(e)}`,
+      );
     }
     return e as Error;
   }
@@ -98,9 +108,13 @@ export async function assertRejects(
   try {
     await fn();
   } catch (e) {
-    if (cls && !(e instanceof cls)) throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
+    if (cls && !(e instanceof cls)) {
+      throw new AssertionError(`expected ${cls.name}, got ${show(e)}`);
+    }
     if (includes && !(e instanceof Error && e.message.includes(includes))) {
-      throw new AssertionError(`expected error message to include ${show(includes)}, got ${show(e)}`);
+      throw new AssertionError(
+        `expected error message to include ${show(includes)}, got ${show(e)}`,
+      );
     }
     return e as Error;
   }

@@ -24,7 +24,16 @@ for (
   const [name, args] of [
     ["format", ["fmt", "--check"]],
     ["lint", ["lint"]],
-    ["type-check", ["check", "main.ts", "commands/", "lib/", "ffi/", "tests/", "bench/", "scripts/"]],
+    ["type-check", [
+      "check",
+      "main.ts",
+      "commands/",
+      "lib/",
+      "ffi/",
+      "tests/",
+      "bench/",
+      "scripts/",
+    ]],
   ] as const
 ) {
   if (await step(name, [...args])) passed++;

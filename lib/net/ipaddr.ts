@@ -48,7 +48,10 @@ export function parseIPv6(text: string): Uint8Array | undefined {
       if (allowV4 && i === groups.length - 1 && g.includes(".")) {
         const v4 = parseIPv4(g);
         if (!v4) return undefined;
-        words.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
+        words.push(
+          ((v4[0] as number) << 8) | (v4[1] as number),
+          ((v4[2] as number) << 8) | (v4[3] as number),
+        );
         continue;
       }
       if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;

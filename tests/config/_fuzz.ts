@@ -21,12 +21,58 @@ export function prng(seed: number): () => number {
 
 /** Fragments that exercise every syntactic feature when spliced in at random. */
 const DICTIONARY = [
-  "{", "}", "{ }", "\"", "#", "!", "\\", "\\#", "$", "${", "}", "$X=", "$M=a\\", "${X}",
-  "${_ENV HOME}", "${_RANDOM 1 2}", "${_INSTANCE}", "~SEQ(i, 1, 3) ", "~SEQ(i,", "~LST(x, a, b) ",
-  "~SEQx(h, 0, 2, 31) ", "@test ", "@^test ", "include ", "include *.conf", "includea missing",
-  "\0", "\n", "\r\n", "\t", " ", "255", "0", "-1", "4294967296", "1.5", "::1", "10.0.0.1/33",
-  "vrrp_instance", "virtual_server", "real_server", "global_defs", "HTTP_GET", "url", "TCP_CHECK",
-  "priority", "state", "advert_int", "virtual_router_id", "weight", "\u00ff\u00fe", "\u{1F600}",
+  "{",
+  "}",
+  "{ }",
+  '"',
+  "#",
+  "!",
+  "\\",
+  "\\#",
+  "$",
+  "${",
+  "}",
+  "$X=",
+  "$M=a\\",
+  "${X}",
+  "${_ENV HOME}",
+  "${_RANDOM 1 2}",
+  "${_INSTANCE}",
+  "~SEQ(i, 1, 3) ",
+  "~SEQ(i,",
+  "~LST(x, a, b) ",
+  "~SEQx(h, 0, 2, 31) ",
+  "@test ",
+  "@^test ",
+  "include ",
+  "include *.conf",
+  "includea missing",
+  "\0",
+  "\n",
+  "\r\n",
+  "\t",
+  " ",
+  "255",
+  "0",
+  "-1",
+  "4294967296",
+  "1.5",
+  "::1",
+  "10.0.0.1/33",
+  "vrrp_instance",
+  "virtual_server",
+  "real_server",
+  "global_defs",
+  "HTTP_GET",
+  "url",
+  "TCP_CHECK",
+  "priority",
+  "state",
+  "advert_int",
+  "virtual_router_id",
+  "weight",
+  "\u00ff\u00fe",
+  "\u{1F600}",
 ];
 
 /** Mutate a text: 1–4 random edits (splice, delete, duplicate, byte flip, dictionary insert). */
@@ -82,7 +128,10 @@ export function mutate(text: string, rnd: () => number, corpus: readonly string[
 /** Read the fuzz corpus: Debian's sample configurations plus kad's own fixtures. */
 export function readCorpus(): string[] {
   const out: string[] = [];
-  const dirs = ["/usr/share/doc/keepalived/samples", new URL("../fixtures/roundtrip", import.meta.url).pathname];
+  const dirs = [
+    "/usr/share/doc/keepalived/samples",
+    new URL("../fixtures/roundtrip", import.meta.url).pathname,
+  ];
   for (const dir of dirs) {
     let entries: Deno.DirEntry[] = [];
     try {
@@ -118,7 +167,8 @@ export function runFuzz(seed: number, count: number, corpus: readonly string[]):
     const input = mutate(base, rnd, corpus);
     const fs = memoryFs({
       "/etc/keepalived/keepalived.conf": input,
-      "/etc/keepalived/a.conf": "vrrp_script s {\n script \"/bin/true\"\n}\ninclude keepalived.conf\n",
+      "/etc/keepalived/a.conf":
+        'vrrp_script s {\n script "/bin/true"\n}\ninclude keepalived.conf\n',
     });
     try {
       const sink = new DiagnosticSink(1000);
@@ -135,7 +185,12 @@ export function runFuzz(seed: number, count: number, corpus: readonly string[]):
         }
       }
     } catch (e) {
-      failures.push({ seed, index: i, input, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+      failures.push({
+        seed,
+        index: i,
+        input,
+        error: e instanceof Error ? e.stack ?? e.message : String(e),
+      });
     }
   }
   return failures;

@@ -1,5 +1,10 @@
 import { assertEquals } from "../_assert.ts";
-import { DiagClass, DiagnosticSink, exitStatusFor, formatDiagnostic } from "../../lib/config/diagnostic.ts";
+import {
+  DiagClass,
+  DiagnosticSink,
+  exitStatusFor,
+  formatDiagnostic,
+} from "../../lib/config/diagnostic.ts";
 
 const loc = { file: "/etc/keepalived/keepalived.conf", line: 12, column: 5 };
 

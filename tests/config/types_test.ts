@@ -2,9 +2,22 @@ import { assertEquals, assertStringIncludes } from "../_assert.ts";
 import type { Token } from "../../lib/config/ast.ts";
 import { DiagnosticSink } from "../../lib/config/diagnostic.ts";
 import type { ParseContext, ValueType } from "../../lib/config/schema.ts";
-import { formatSeconds, ifname, int, ip, oneOf, optBool, script, seconds } from "../../lib/config/types.ts";
+import {
+  formatSeconds,
+  ifname,
+  int,
+  ip,
+  oneOf,
+  optBool,
+  script,
+  seconds,
+} from "../../lib/config/types.ts";
 
-function run<T>(t: ValueType<T>, words: string[], quoted = false): { v: T | undefined; msgs: string[] } {
+function run<T>(
+  t: ValueType<T>,
+  words: string[],
+  quoted = false,
+): { v: T | undefined; msgs: string[] } {
   const sink = new DiagnosticSink();
   const loc = { file: "t", line: 1, column: 1 };
   const ctx: ParseContext = {
@@ -50,13 +63,21 @@ Deno.test("optBool: no argument means true; only lowercase BOOL words", () => {
 Deno.test("ip, ifname and oneOf validate and normalise", () => {
   assertEquals(run(ip(), ["2001:DB8::0:1"]).v, "2001:db8::1");
   assertStringIncludes(run(ip({ family: 4 }), ["::1"]).msgs[0]!, "must be an IPv4 address");
-  assertStringIncludes(run(ip({ multicast: true }), ["10.0.0.1"]).msgs[0]!, "must be a multicast address");
+  assertStringIncludes(
+    run(ip({ multicast: true }), ["10.0.0.1"]).msgs[0]!,
+    "must be a multicast address",
+  );
   assertStringIncludes(run(ifname, ["a-very-long-interface"]).msgs[0]!, "1 to 15 characters");
   assertEquals(run(oneOf(["TCP", "UDP"], { caseInsensitive: true }), ["tcp"]).v, "TCP");
 });
 
 Deno.test("script splits its command with shell rules and keeps user and group", () => {
   const r = run(script, ["/bin/notify.sh 'a b' c", "nobody", "nogroup"]);
-  assertEquals(r.v, { command: "/bin/notify.sh 'a b' c", argv: ["/bin/notify.sh", "a b", "c"], user: "nobody", group: "nogroup" });
+  assertEquals(r.v, {
+    command: "/bin/notify.sh 'a b' c",
+    argv: ["/bin/notify.sh", "a b", "c"],
+    user: "nobody",
+    group: "nogroup",
+  });
   assertEquals(script.print(r.v!), ["\"/bin/notify.sh 'a b' c\"", "nobody", "nogroup"]);
 });
