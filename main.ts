@@ -1,71 +1,91 @@
 /**
  * kad's command line: global options in keepalived's spelling and one subcommand per
  * file in commands/. Only subcommands that work are registered. Wiring only — no logic.
+ *
+ * A subcommand's module (and everything it imports) is loaded only when that subcommand
+ * runs, or when help lists them all: start-up time is part of what `check-config` and
+ * `genhash` are measured on.
  */
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
-import { checkConfig, PRINT_FORMATS, type PrintFormat } from "./commands/check_config.ts";
-import { stderrLogger } from "./lib/runtime/log.ts";
+import { invokedAsGenhash } from "./lib/runtime/invocation.ts";
 
 export const VERSION: string = denoJson.version;
 export const DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf";
 
-function parsePrintFormat(v: string): PrintFormat {
-  if ((PRINT_FORMATS as readonly string[]).includes(v)) return v as PrintFormat;
-  throw new InvalidArgumentError(`use one of ${PRINT_FORMATS.join(", ")}`);
+type Exit = (code: number) => void;
+type Register = (program: Command, exit: Exit) => void;
+
+/** The subcommands, in the order help lists them. */
+const SUBCOMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ["check-config", async () => (await import("./commands/check_config.ts")).registerCheckConfig],
+  ["genhash", async () => (await import("./commands/genhash.ts")).registerGenhash],
+  [
+    "gre-attach",
+    async () => (await import("./commands/gre_attach.ts")).registerGreAttach as Register,
+  ],
+];
+
+/** Global options that take a value (so the word after them is not a subcommand). */
+const VALUE_OPTIONS = new Set(["-f", "--use-file", "-i", "--config-id"]);
+
+/** The subcommand named on the command line, if any (the first word that is not an option). */
+export function subcommandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") return args[i + 1];
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith("-")) return a;
+  }
+  return undefined;
 }
 
-export function buildProgram(exit: (code: number) => void): Command {
+/** The program with the subcommands `args` needs (all of them for help or a typo). */
+export async function buildProgram(args: readonly string[], exit: Exit): Promise<Command> {
   const program = new Command()
     .name("kad")
     .description(
       "keepalived-compatible high availability toolkit: VRRP failover and IPVS load balancing",
     )
     .version(VERSION, "-v, --version", "print the version and exit")
-    .option("-f, --use-file <FILE>", "configuration file (keepalived.conf syntax, or .toml)", DEFAULT_CONFIG)
-    .option("-i, --config-id <ID>", "config-id for @ID conditional lines (default: host name up to the first dot)")
-    .option("-l, --log-console", "log to the console (kad always logs to stderr; accepted for keepalived compatibility)")
+    .option(
+      "-f, --use-file <FILE>",
+      "configuration file (keepalived.conf syntax, or .toml)",
+      DEFAULT_CONFIG,
+    )
+    .option(
+      "-i, --config-id <ID>",
+      "config-id for @ID conditional lines (default: host name up to the first dot)",
+    )
+    .option(
+      "-l, --log-console",
+      "log to the console (kad always logs to stderr; accepted for keepalived compatibility)",
+    )
     .option("-D, --log-detail", "detailed logging")
     .showHelpAfterError("(run 'kad --help' for usage)")
-    .addHelpCommand("help [command]", "show help for a command");
-
-  program
-    .command("check-config")
-    .description(
-      "check a configuration: print diagnostics as (<file>: Line N) message and exit with keepalived -t's status codes",
-    )
-    .option("--json", "write the diagnostics as a JSON report on stdout")
-    .addOption(
-      new Option("--print <FORMAT>", "write the normalized configuration (secrets masked): keepalived, toml or json")
-        .argParser(parsePrintFormat),
-    )
-    .option("-e, --all-config", "apply every include check (keepalived's -e)")
-    .option("--no-host-checks", "do not check that interfaces named in the configuration exist on this host")
-    .addHelpText(
-      "after",
-      "\nExit status: 0 no findings, 5 errors or warnings, 4 file not found / fatal,\n" +
-        "2 missing parameter, 6 security error (see docs/check-config.md).",
-    )
-    .action((opts, cmd) => {
-      const g = cmd.optsWithGlobals();
-      exit(checkConfig({
-        file: g.useFile,
-        ...(g.configId !== undefined ? { configId: g.configId } : {}),
-        json: opts.json ?? false,
-        ...(opts.print !== undefined ? { print: opts.print } : {}),
-        allConfig: opts.allConfig ?? false,
-        hostChecks: opts.hostChecks,
-        log: stderrLogger(g.logDetail ?? false),
-      }));
-    });
-
+    .helpCommand("help [command]", "show help for a command");
+  const wanted = subcommandOf(args);
+  const known = SUBCOMMANDS.some(([name]) => name === wanted);
+  const versionOnly = wanted === undefined && (args.includes("-v") || args.includes("--version"));
+  if (versionOnly) return program as unknown as Command;
+  for (const [name, load] of SUBCOMMANDS) {
+    if (!known || name === wanted) (await load())(program as unknown as Command, exit);
+  }
   return program as unknown as Command;
 }
 
 async function main(): Promise<void> {
   let code = 0;
-  const program = buildProgram((c) => (code = c));
   try {
+    // Started as `genhash` (a symlink to kad): keepalived's genhash command line.
+    if (invokedAsGenhash()) {
+      const { runGenhashArgv } = await import("./commands/genhash.ts");
+      Deno.exit(await runGenhashArgv(Deno.args));
+    }
+    const program = await buildProgram(Deno.args, (c) => (code = c));
     await program.parseAsync(Deno.args, { from: "user" });
   } catch (e) {
     // Nothing the user typed should end in a stack trace; show one only with -D.

@@ -3,6 +3,7 @@
  * shape (or JSON), optionally print the normalized configuration, and exit with a status
  * modelled on `keepalived -t` (docs/check-config.md).
  */
+import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { exitStatusFor, formatDiagnostic } from "../lib/config/diagnostic.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { checkHost } from "../lib/config/host_checks.ts";
@@ -10,7 +11,7 @@ import { checkGreInterfaces } from "../lib/config/schema/gre.ts";
 import { checkScripts, denoScriptHost, findScripts } from "../lib/config/script_checks.ts";
 import { printJson, printKeepalived, printToml } from "../lib/config/print.ts";
 import { hostInterfaces } from "../lib/runtime/host.ts";
-import type { Logger } from "../lib/runtime/log.ts";
+import { type Logger, stderrLogger } from "../lib/runtime/log.ts";
 
 export type PrintFormat = "keepalived" | "toml" | "json";
 export const PRINT_FORMATS: readonly PrintFormat[] = ["keepalived", "toml", "json"];
@@ -105,4 +106,55 @@ function writeOut(text: string): void {
   const bytes = new TextEncoder().encode(text);
   let off = 0;
   while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+}
+
+function parsePrintFormat(v: string): PrintFormat {
+  if ((PRINT_FORMATS as readonly string[]).includes(v)) return v as PrintFormat;
+  throw new InvalidArgumentError(`use one of ${PRINT_FORMATS.join(", ")}`);
+}
+
+/** The global options check-config reads (defined on the program in main.ts). */
+interface GlobalOptions {
+  useFile: string;
+  configId?: string;
+  logDetail?: true;
+}
+
+/** Add `check-config` to the program. */
+export function registerCheckConfig(program: Command, exit: (code: number) => void): void {
+  program
+    .command("check-config")
+    .description(
+      "check a configuration: print diagnostics as (<file>: Line N) message and exit with keepalived -t's status codes",
+    )
+    .option("--json", "write the diagnostics as a JSON report on stdout")
+    .addOption(
+      new Option(
+        "--print <FORMAT>",
+        "write the normalized configuration (secrets masked): keepalived, toml or json",
+      )
+        .argParser(parsePrintFormat),
+    )
+    .option("-e, --all-config", "apply every include check (keepalived's -e)")
+    .option(
+      "--no-host-checks",
+      "do not check interfaces and scripts named in the configuration against this host",
+    )
+    .addHelpText(
+      "after",
+      "\nExit status: 0 no findings, 5 errors or warnings, 4 file not found / fatal,\n" +
+        "2 missing parameter, 6 security error (see docs/check-config.md).",
+    )
+    .action((opts, cmd) => {
+      const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      exit(checkConfig({
+        file: g.useFile,
+        ...(g.configId !== undefined ? { configId: g.configId } : {}),
+        json: opts.json ?? false,
+        ...(opts.print !== undefined ? { print: opts.print } : {}),
+        allConfig: opts.allConfig ?? false,
+        hostChecks: opts.hostChecks,
+        log: stderrLogger(g.logDetail ?? false),
+      }));
+    });
 }
