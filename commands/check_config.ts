@@ -89,7 +89,9 @@ export function checkConfig(opts: CheckConfigOptions): number {
         keyword: d.keyword ?? null,
       })),
     };
-    if (printed !== undefined) report.config = opts.print === "json" ? JSON.parse(printed) : printed;
+    if (printed !== undefined) {
+      report.config = opts.print === "json" ? JSON.parse(printed) : printed;
+    }
     writeOut(JSON.stringify(report, null, 2) + "\n");
   } else {
     for (const d of diags) opts.log.info(formatDiagnostic(d));

@@ -782,7 +782,6 @@ export function parseGenhashArgv(argv: readonly string[]): GenhashOptions | "hel
   return validate(raw);
 }
 
-
 /** Run keepalived's `genhash` command line; returns the exit status. */
 export async function runGenhashArgv(
   argv: readonly string[],

@@ -338,9 +338,7 @@ function tomlBlock(
       case "multi": {
         // Always an array of occurrences, so that an occurrence printed as an array of
         // words stays nested and is not read back as several occurrences.
-        const items = (v as unknown[]).map((item) =>
-          tomlValue(field.type, item, secret)
-        );
+        const items = (v as unknown[]).map((item) => tomlValue(field.type, item, secret));
         const inline = `${k} = ${tomlArray(items, false)}`;
         w.lines.push(inline.length <= INLINE_WIDTH ? inline : `${k} = ${tomlArray(items, true)}`);
         break;

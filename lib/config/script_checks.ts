@@ -79,7 +79,12 @@ export function findScripts(model: unknown): FoundScript[] {
             out.push({ script: item, what: `${key} script`, loc: rec.$loc?.[key], checker });
           } else if (typeof item === "object" && item !== null) {
             const h = (item as { header?: unknown }).header;
-            walk(item, key, typeof h === "string" ? h : undefined, checker || CHECKER_BLOCKS.has(key));
+            walk(
+              item,
+              key,
+              typeof h === "string" ? h : undefined,
+              checker || CHECKER_BLOCKS.has(key),
+            );
           }
         }
       } else if (typeof v === "object" && v !== null) {
@@ -129,7 +134,9 @@ export function insecurity(path: string, host: ScriptHost): string | undefined {
     if (st.isSymlink) continue;
     const sticky = st.isDirectory && (st.mode & 0o1000) !== 0;
     if (!sticky && (st.mode & 0o002) !== 0) return `'${p}' is writable by everyone`;
-    if (!sticky && (st.mode & 0o020) !== 0 && st.gid !== 0) return `'${p}' is writable by group ${st.gid}`;
+    if (!sticky && (st.mode & 0o020) !== 0 && st.gid !== 0) {
+      return `'${p}' is writable by group ${st.gid}`;
+    }
   }
   return undefined;
 }
@@ -156,7 +163,8 @@ export function checkScripts(
   sink: DiagnosticSink,
 ): ScriptCheckResult {
   const disabled = new Set<FoundScript>();
-  const defaultUser = opts.scriptUser ?? (host.user("keepalived_script") ? "keepalived_script" : undefined);
+  const defaultUser = opts.scriptUser ??
+    (host.user("keepalived_script") ? "keepalived_script" : undefined);
   let anyInsecure = { vrrp: false, checker: false };
   let anyUsable = { vrrp: false, checker: false };
   for (const f of scripts) {
@@ -189,7 +197,10 @@ export function checkScripts(
     const found = resolveProgram(program, host);
     const real = found !== undefined ? host.realPath(found) : undefined;
     const st = real !== undefined ? host.lstat(real) : undefined;
-    if (found === undefined || real === undefined || !st || !st.isFile || !executableBy(st, ids.uid, ids.gid)) {
+    if (
+      found === undefined || real === undefined || !st || !st.isFile ||
+      !executableBy(st, ids.uid, ids.gid)
+    ) {
       // keepalived -t reports missing track scripts but is silent about notify and
       // MISC_CHECK scripts; kad still tells, as a notice that does not change the verdict.
       sink.report(
@@ -205,7 +216,10 @@ export function checkScripts(
     if (why !== undefined) {
       anyInsecure = { ...anyInsecure, [side]: true };
       if (opts.enableScriptSecurity) {
-        sink.warn(`Disabling ${f.what} due to insecure path (${why}); only root may be able to change it`, f.loc);
+        sink.warn(
+          `Disabling ${f.what} due to insecure path (${why}); only root may be able to change it`,
+          f.loc,
+        );
         disabled.add(f);
         continue;
       }
