@@ -6,7 +6,7 @@ DENO := $(CURDIR)/tools/node_modules/@deno/linux-x64-glibc/deno
 # clang + llvm + libbpf-dev (XDP programs), qemu + busybox-static + kmod + xz-utils (the
 # Debian-kernel guest for GRE and IPVS tests, docs/testing-vm.md).
 APT_PACKAGES := keepalived iproute2 iputils-ping procps tcpdump clang llvm libbpf-dev \
-	libbpf1 qemu-system-x86 busybox-static kmod xz-utils openssl
+	libbpf1 libmnl0 qemu-system-x86 busybox-static kmod xz-utils openssl
 
 .PHONY: deps apt deno test demo bench fuzz bundle compile fmt lint check clean
 

@@ -23,6 +23,21 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  // Datagram I/O, always with MSG_DONTWAIT or on O_NONBLOCK descriptors (the reactor waits).
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // The reactor: epoll_wait is the one call that blocks, so it runs on the thread pool.
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -45,6 +60,69 @@ export const IPPROTO_TCP = 6;
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
 export const SO_MARK = 36;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const AF_PACKET = 17;
+export const IPPROTO_IP = 0;
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_RAW = 255;
+export const SO_REUSEADDR = 2;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_RCVTIMEO = 20;
+export const SO_BINDTODEVICE = 25;
+export const SO_ATTACH_FILTER = 26;
+export const SO_RCVBUFFORCE = 33;
+// IPPROTO_IP options (linux/in.h).
+export const IP_TOS = 1;
+export const IP_TTL = 2;
+export const IP_HDRINCL = 3;
+export const IP_PKTINFO = 8;
+export const IP_FREEBIND = 15;
+export const IP_MULTICAST_IF = 32;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IP_DROP_MEMBERSHIP = 36;
+export const IP_MULTICAST_ALL = 49;
+// IPPROTO_IPV6 options (linux/in6.h).
+export const IPV6_CHECKSUM = 7;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_LEAVE_GROUP = 21;
+export const IPV6_V6ONLY = 26;
+export const IPV6_MULTICAST_ALL = 29;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
+export const IPV6_TCLASS = 67;
+export const IPV6_FREEBIND = 78;
+/** IPPROTO_ICMPV6 option: which ICMPv6 types a raw socket receives (struct icmp6_filter). */
+export const ICMP6_FILTER = 1;
+// send/recv flags.
+export const MSG_DONTROUTE = 0x4;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+// epoll and eventfd (sys/epoll.h, sys/eventfd.h).
+export const EPOLL_CLOEXEC = 0o2000000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLL_CTL_MOD = 3;
+export const EPOLLIN = 0x001;
+export const EPOLLOUT = 0x004;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+/** setns(2) namespace type of a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
 export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
@@ -53,18 +131,30 @@ export const POLLHUP = 0x010;
 const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: "EPERM",
   2: "ENOENT",
+  3: "ESRCH",
   4: "EINTR",
+  6: "ENXIO",
+  7: "E2BIG",
   9: "EBADF",
   11: "EAGAIN",
   12: "ENOMEM",
   13: "EACCES",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
+  28: "ENOSPC",
   32: "EPIPE",
+  34: "ERANGE",
+  61: "ENODATA",
+  71: "EPROTO",
   88: "ENOTSOCK",
+  90: "EMSGSIZE",
   92: "ENOPROTOOPT",
   93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
   97: "EAFNOSUPPORT",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
@@ -93,12 +183,31 @@ export function strerror(errno: number): string {
   return p === null ? `error ${errno}` : Deno.UnsafePointerView.getCString(p);
 }
 
-/** A failed libc call: `code` is the errno name, as node:net errors carry it. */
+/** "File exists (EEXIST)": the C library's text and the symbolic name of an errno value. */
+export function errnoText(errno: number): string {
+  return `${strerror(errno)} (${errnoName(errno)})`;
+}
+
+/**
+ * A failed libc call (or kernel request): `code` is the errno name, as node:net errors carry
+ * it. Without `operation` the message is "call: text"; with it, the message names what kad
+ * was doing: "adding 192.0.2.1/24 to eth0 failed: File exists (EEXIST)", followed by the
+ * kernel's own explanation (`detail`, e.g. a netlink extended ACK) when there is one.
+ */
 export class ErrnoError extends Error {
   override name = "ErrnoError";
   readonly code: string;
-  constructor(readonly call: string, readonly errno: number) {
-    super(`${call}: ${strerror(errno)}`);
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    readonly operation?: string,
+    readonly detail?: string,
+  ) {
+    super(
+      operation === undefined
+        ? `${call}: ${strerror(errno)}`
+        : `${operation} failed: ${errnoText(errno)}${detail ? `: ${detail}` : ""}`,
+    );
     this.code = errnoName(errno);
   }
 }
@@ -106,6 +215,14 @@ export class ErrnoError extends Error {
 function errno(): number {
   const p = libc().__errno_location();
   return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+/**
+ * This thread's errno. Meaningful only right after a synchronous call that failed, on the
+ * main thread (ffi/libmnl.ts reads it after libmnl calls).
+ */
+export function lastErrno(): number {
+  return errno();
 }
 
 function check(call: string, rc: number): number {
@@ -214,4 +331,407 @@ export function sockaddr(addr: Uint8Array, port: number, scopeId = 0): Uint8Arra
   sa.set(addr, 8);
   v.setUint32(24, scopeId, true);
   return sa;
+}
+
+// ---- raw sockets, datagrams and ancillary data (VRRP, ARP, NA) ----
+
+/** Off-heap bytes: a pointer into them (`UnsafePointer.of`) stays valid while they live. */
+function offHeap(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated C string in off-heap bytes. */
+export function cString(text: string): Uint8Array {
+  const b = encoder.encode(text);
+  const out = offHeap(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** setsockopt(2) with a value given as bytes (a struct or a string). */
+export function setsockoptBytes(fd: number, level: number, name: number, value: Uint8Array): void {
+  check("setsockopt", libc().setsockopt(fd, level, name, value, value.byteLength));
+}
+
+/** SO_BINDTODEVICE: the socket only sends and receives through `ifname`. */
+export function bindToDevice(fd: number, ifname: string): void {
+  setsockoptBytes(fd, SOL_SOCKET, SO_BINDTODEVICE, cString(ifname));
+}
+
+/**
+ * SO_RCVTIMEO: a blocking receive on `fd` gives up with EAGAIN after `ms` (netlink request
+ * sockets use it as a guard; replies normally arrive before the send returns).
+ */
+export function setReceiveTimeout(fd: number, ms: number): void {
+  const tv = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1000)]);
+  setsockoptBytes(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(tv.buffer));
+}
+
+// The classic-BPF program "ret #0" (struct sock_filter { u16 code; u8 jt, jf; u32 k; }):
+// every packet is dropped before it is queued.
+const DROP_ALL_FILTER = offHeap(8);
+new DataView(DROP_ALL_FILTER.buffer).setUint16(0, 0x06, true); // BPF_RET | BPF_K, k = 0
+
+/**
+ * Attaches a socket filter that drops every packet, so a raw socket used only to send
+ * (it would otherwise get a copy of every packet of its protocol) queues nothing.
+ */
+export function dropAllReceived(fd: number): void {
+  const prog = offHeap(16); // struct sock_fprog { u16 len; (pad) struct sock_filter *filter; }
+  const v = new DataView(prog.buffer);
+  v.setUint16(0, 1, true);
+  v.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(DROP_ALL_FILTER))), true);
+  setsockoptBytes(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog);
+}
+
+/** if_nametoindex(3); throws (ENODEV) when there is no such interface. */
+export function ifNameToIndex(ifname: string): number {
+  const index = libc().if_nametoindex(cString(ifname));
+  if (index === 0) {
+    throw new ErrnoError("if_nametoindex", errno(), `looking up interface '${ifname}'`);
+  }
+  return index;
+}
+
+/** if_indextoname(3); undefined when no interface has that index. */
+export function ifIndexToName(index: number): string | undefined {
+  const buf = offHeap(16);
+  const p = libc().if_indextoname(index, buf);
+  return p === null ? undefined : Deno.UnsafePointerView.getCString(p);
+}
+
+/**
+ * A `struct sockaddr_ll` (20 bytes) for sending a frame through an AF_PACKET socket:
+ * `protocol` is the Ethernet type (host order), `address` the destination MAC.
+ */
+export function sockaddrLinkLayer(
+  ifindex: number,
+  protocol: number,
+  address: Uint8Array,
+): Uint8Array {
+  const sa = offHeap(20);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_PACKET, true);
+  v.setUint16(2, protocol, false);
+  v.setInt32(4, ifindex, true);
+  sa[11] = address.length;
+  sa.set(address.subarray(0, 8), 12);
+  return sa;
+}
+
+/** A socket address taken apart: the address bytes (4 or 16), port and IPv6 scope id. */
+export interface SocketAddress {
+  readonly family: number;
+  readonly address: Uint8Array;
+  readonly port: number;
+  readonly scopeId: number;
+}
+
+/** Parses a `struct sockaddr_in`/`sockaddr_in6`; undefined for other families. */
+export function parseSockaddr(sa: Uint8Array): SocketAddress | undefined {
+  if (sa.length < 2) return undefined;
+  const v = new DataView(sa.buffer, sa.byteOffset, sa.byteLength);
+  const family = v.getUint16(0, true);
+  if (family === AF_INET && sa.length >= 8) {
+    return { family, address: sa.slice(4, 8), port: v.getUint16(2, false), scopeId: 0 };
+  }
+  if (family === AF_INET6 && sa.length >= 28) {
+    return {
+      family,
+      address: sa.slice(8, 24),
+      port: v.getUint16(2, false),
+      scopeId: v.getUint32(24, true),
+    };
+  }
+  return undefined;
+}
+
+/** sendto(2); returns the bytes sent. `flags` should include MSG_DONTWAIT. */
+export function sendto(
+  fd: number,
+  data: Uint8Array,
+  flags: number,
+  address: Uint8Array | null,
+): number {
+  const rc = libc().sendto(
+    fd,
+    data,
+    BigInt(data.byteLength),
+    flags,
+    address,
+    address === null ? 0 : address.byteLength,
+  );
+  if (rc < 0n) throw new ErrnoError("sendto", errno());
+  return Number(rc);
+}
+
+const CMSG_HEADER = 16; // struct cmsghdr { size_t len; int level; int type; } on x86-64
+
+function cmsgAlign(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** One ancillary-data item of sendmsg/recvmsg. */
+export interface ControlMessage {
+  readonly level: number;
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+/** Encodes ancillary data (each item CMSG_SPACE-aligned) for `sendmsg`. */
+export function encodeControl(messages: readonly ControlMessage[]): Uint8Array {
+  let size = 0;
+  for (const m of messages) size += cmsgAlign(CMSG_HEADER + m.data.length);
+  const out = offHeap(size);
+  const v = new DataView(out.buffer);
+  let off = 0;
+  for (const m of messages) {
+    v.setBigUint64(off, BigInt(CMSG_HEADER + m.data.length), true);
+    v.setInt32(off + 8, m.level, true);
+    v.setInt32(off + 12, m.type, true);
+    out.set(m.data, off + CMSG_HEADER);
+    off += cmsgAlign(CMSG_HEADER + m.data.length);
+  }
+  return out;
+}
+
+/** Decodes the ancillary data a `recvmsg` returned. */
+export function decodeControl(control: Uint8Array): ControlMessage[] {
+  const out: ControlMessage[] = [];
+  const v = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  let off = 0;
+  while (off + CMSG_HEADER <= control.length) {
+    const len = Number(v.getBigUint64(off, true));
+    if (len < CMSG_HEADER || off + len > control.length) break;
+    out.push({
+      level: v.getInt32(off + 8, true),
+      type: v.getInt32(off + 12, true),
+      data: control.slice(off + CMSG_HEADER, off + len),
+    });
+    off += cmsgAlign(len);
+  }
+  return out;
+}
+
+function ptr(b: Uint8Array | null): bigint {
+  return b === null || b.byteLength === 0
+    ? 0n
+    : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+}
+
+/**
+ * sendmsg(2) of one buffer with an optional destination and ancillary data (see
+ * `encodeControl`); returns the bytes sent. `flags` should include MSG_DONTWAIT.
+ */
+export function sendmsg(
+  fd: number,
+  data: Uint8Array,
+  address: Uint8Array | null,
+  control: Uint8Array | null,
+  flags: number,
+): number {
+  // The struct holds pointers: every buffer it points to is referenced by a local until
+  // the synchronous call returns (spec/deno-platform.md, "FFI").
+  const payload = offHeap(data.byteLength);
+  payload.set(data);
+  const name = address === null ? null : offHeap(address.byteLength);
+  name?.set(address as Uint8Array);
+  const ctl = control === null ? null : offHeap(control.byteLength);
+  ctl?.set(control as Uint8Array);
+  const iov = offHeap(16);
+  const iv = new DataView(iov.buffer);
+  iv.setBigUint64(0, ptr(payload), true);
+  iv.setBigUint64(8, BigInt(payload.byteLength), true);
+  const msg = offHeap(56);
+  const mv = new DataView(msg.buffer);
+  mv.setBigUint64(0, ptr(name), true);
+  mv.setUint32(8, name?.byteLength ?? 0, true);
+  mv.setBigUint64(16, ptr(iov), true);
+  mv.setBigUint64(24, 1n, true);
+  mv.setBigUint64(32, ptr(ctl), true);
+  mv.setBigUint64(40, BigInt(ctl?.byteLength ?? 0), true);
+  const rc = libc().sendmsg(fd, msg, flags);
+  if (rc < 0n) throw new ErrnoError("sendmsg", errno());
+  return Number(rc);
+}
+
+/**
+ * Reusable buffers for `recvmsg`: one datagram of up to `dataSize` bytes, its source
+ * address and up to `controlSize` bytes of ancillary data. The struct msghdr points into
+ * them, so an instance must stay referenced while it is in use (it is, by its owner).
+ */
+export class MessageBuffers {
+  readonly data: Uint8Array;
+  readonly name = offHeap(128);
+  readonly control: Uint8Array;
+  readonly #iov = offHeap(16);
+  readonly #msg = offHeap(56);
+  readonly #mv = new DataView(this.#msg.buffer);
+
+  constructor(dataSize: number, controlSize = 256) {
+    this.data = offHeap(dataSize);
+    this.control = offHeap(controlSize);
+    const iv = new DataView(this.#iov.buffer);
+    iv.setBigUint64(0, ptr(this.data), true);
+    iv.setBigUint64(8, BigInt(dataSize), true);
+    this.#mv.setBigUint64(0, ptr(this.name), true);
+    this.#mv.setBigUint64(16, ptr(this.#iov), true);
+    this.#mv.setBigUint64(24, 1n, true);
+    this.#mv.setBigUint64(32, ptr(this.control), true);
+  }
+
+  /** @internal The struct msghdr, reset for the next call. */
+  prepare(): Uint8Array {
+    this.#mv.setUint32(8, this.name.byteLength, true);
+    this.#mv.setBigUint64(40, BigInt(this.control.byteLength), true);
+    this.#mv.setInt32(48, 0, true);
+    return this.#msg;
+  }
+
+  /** The source address length the last call returned. */
+  get nameLength(): number {
+    return this.#mv.getUint32(8, true);
+  }
+
+  /** The ancillary-data length the last call returned. */
+  get controlLength(): number {
+    return Number(this.#mv.getBigUint64(40, true));
+  }
+
+  /** `msg_flags` of the last call (MSG_TRUNC, MSG_CTRUNC). */
+  get flags(): number {
+    return this.#mv.getInt32(48, true);
+  }
+}
+
+/** The outcome of one `recvmsg`. */
+export interface Received {
+  /** Bytes of the datagram; more than were stored when `truncated`. */
+  readonly length: number;
+  readonly truncated: boolean;
+  readonly source: Uint8Array;
+  readonly control: ControlMessage[];
+}
+
+/**
+ * recvmsg(2) with MSG_DONTWAIT into `bufs`; null when nothing is queued (EAGAIN). The
+ * datagram is in `bufs.data` until the next call. MSG_TRUNC makes `length` the real size.
+ */
+export function recvmsg(fd: number, bufs: MessageBuffers): Received | null {
+  const rc = libc().recvmsg(fd, bufs.prepare(), MSG_DONTWAIT | MSG_TRUNC);
+  if (rc < 0n) {
+    const e = errno();
+    if (e === 11) return null;
+    throw new ErrnoError("recvmsg", e);
+  }
+  const length = Number(rc);
+  return {
+    length,
+    truncated: length > bufs.data.length || (bufs.flags & MSG_TRUNC) !== 0,
+    source: bufs.name.slice(0, Math.min(bufs.nameLength, bufs.name.length)),
+    control: decodeControl(bufs.control.subarray(0, bufs.controlLength)),
+  };
+}
+
+// ---- the reactor: epoll and eventfd ----
+
+/** read(2); null when the descriptor has nothing (EAGAIN). */
+export function read(fd: number, buf: Uint8Array): number | null {
+  const rc = libc().read(fd, buf, BigInt(buf.byteLength));
+  if (rc < 0n) {
+    const e = errno();
+    if (e === 11) return null;
+    throw new ErrnoError("read", e);
+  }
+  return Number(rc);
+}
+
+/** write(2); returns the bytes written (EAGAIN is an error here). */
+export function write(fd: number, buf: Uint8Array): number {
+  const rc = libc().write(fd, buf, BigInt(buf.byteLength));
+  if (rc < 0n) throw new ErrnoError("write", errno());
+  return Number(rc);
+}
+
+/** eventfd(2). */
+export function eventfd(initial: number, flags: number): number {
+  return check("eventfd", libc().eventfd(initial, flags));
+}
+
+/** epoll_create1(2) with EPOLL_CLOEXEC. */
+export function epollCreate(): number {
+  return check("epoll_create1", libc().epoll_create1(EPOLL_CLOEXEC));
+}
+
+/** Size of the packed `struct epoll_event` on x86-64: events u32 at 0, data u64 at 4. */
+export const EPOLL_EVENT_SIZE = 12;
+
+/** epoll_ctl(2); `data` (a u32 token) comes back with each event for `fd`. */
+export function epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
+  const ev = new Uint8Array(EPOLL_EVENT_SIZE);
+  const v = new DataView(ev.buffer);
+  v.setUint32(0, events, true);
+  v.setBigUint64(4, BigInt(data >>> 0), true);
+  check("epoll_ctl", libc().epoll_ctl(epfd, op, fd, ev));
+}
+
+/**
+ * epoll_wait(2) on Deno's blocking thread pool (the one nonblocking call kad makes).
+ * `events` must hold `maxEvents` × 12 bytes and stay untouched until the promise settles.
+ * Resolves to the number of events, or -1 on failure (errno is not observable here: it
+ * belongs to the pool thread).
+ */
+export function epollWait(
+  epfd: number,
+  events: Uint8Array,
+  maxEvents: number,
+  timeoutMs: number,
+): Promise<number> {
+  return libc().epoll_wait(epfd, events, maxEvents, timeoutMs);
+}
+
+// ---- network namespaces ----
+
+function openReadOnly(path: string): number {
+  const fd = libc().open(cString(path), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw new ErrnoError("open", errno(), `opening '${path}'`);
+  return fd;
+}
+
+/**
+ * Runs `fn` with the calling thread in the network namespace at `nsPath` (for example
+ * `/run/netns/NAME`, as keepalived's `net_namespace` does), then returns the thread to its
+ * namespace. Sockets created inside stay in that namespace for their whole life. `fn` must
+ * be synchronous: nothing else may run on the thread while it is away.
+ */
+export function withNetNamespace<T>(nsPath: string, fn: () => T): T {
+  const home = openReadOnly("/proc/thread-self/ns/net");
+  try {
+    const target = openReadOnly(nsPath);
+    try {
+      check("setns", libc().setns(target, CLONE_NEWNET));
+    } finally {
+      libc().close(target);
+    }
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    // Coming back cannot fail for a namespace we were in a moment ago; if it did, the
+    // thread must not carry on in the wrong namespace as if nothing happened.
+    if (libc().setns(home, CLONE_NEWNET) < 0) {
+      throw new ErrnoError("setns", errno(), "returning to the original network namespace");
+    }
+    if (!outcome.ok) throw outcome.error;
+    if (outcome.value instanceof Promise) {
+      throw new TypeError("withNetNamespace() needs a synchronous function, not an async one");
+    }
+    return outcome.value;
+  } finally {
+    libc().close(home);
+  }
 }
