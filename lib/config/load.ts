@@ -4,11 +4,11 @@
  * reported to the sink; loading itself never throws for bad input.
  */
 import { DiagClass, DiagnosticSink, type SourceLoc } from "./diagnostic.ts";
-import type { Node } from "./ast.ts";
+import type { LogicalLine, Node } from "./ast.ts";
 import { type ConfigFs, denoFs } from "./source.ts";
-import { preprocess, preprocessText } from "./preprocess.ts";
-import { buildTree } from "./tree.ts";
-import { parseBlock } from "./schema.ts";
+import { preprocess, type PreprocessResult, preprocessText } from "./preprocess.ts";
+import { TreeBuilder } from "./tree.ts";
+import { BlockParser, emptyBlock, parseBlock } from "./schema.ts";
 import { type KadConfig, rootSchema } from "./schema/root.ts";
 import { tomlToNodes } from "./toml.ts";
 
@@ -57,9 +57,49 @@ export function isTomlPath(path: string): boolean {
 }
 
 /** Build the model from a block tree (shared by both syntaxes). */
-export function modelFromNodes(nodes: readonly Node[], file: string, sink: DiagnosticSink): KadConfig {
+export function modelFromNodes(
+  nodes: readonly Node[],
+  file: string,
+  sink: DiagnosticSink,
+): KadConfig {
   const at: SourceLoc = { file, line: 0, column: 0 };
   return parseBlock(rootSchema, nodes, at, sink);
+}
+
+/**
+ * The model of keepalived.conf text, built while the preprocessor reads it: each logical
+ * line goes straight to the tree builder, and each complete top-level block straight to
+ * the schema, so neither every line nor the whole tree is ever held (in a large
+ * configuration, that is most of the memory and of the garbage collector's work).
+ *
+ * The stages run interleaved, but their diagnostics are held back and come out in stage
+ * order (preprocessor, tree, schema), as if each stage had run over the whole file.
+ * `read` runs the preprocessor with the given line callback.
+ */
+function loadStreaming(
+  read: (onLine: (line: LogicalLine) => void) => PreprocessResult,
+  file: string,
+  sink: DiagnosticSink,
+): { config: KadConfig; files: string[] } {
+  const treeSink = new DiagnosticSink(sink.limit);
+  const modelSink = new DiagnosticSink(sink.limit);
+  const config = emptyBlock(rootSchema, { file, line: 0, column: 0 });
+  const parser = new BlockParser(rootSchema, config, modelSink);
+  const tree = new TreeBuilder(treeSink, (node) => parser.add(node));
+  const pp = read((line) => tree.add(line));
+  tree.finish();
+  replay(treeSink, sink);
+  replay(modelSink, sink);
+  parser.finish(sink);
+  return { config, files: pp.files };
+}
+
+/** Report the diagnostics `held` collected to `sink`, in order. */
+function replay(held: DiagnosticSink, sink: DiagnosticSink): void {
+  for (const d of held.items) sink.report(d.class, d.message, d.loc, d.keyword);
+  // `held` dropped these because it was full, so `sink` (with the same limit) is full by
+  // now as well: they are only counted, as `sink` would have.
+  for (let i = 0; i < held.dropped; i++) sink.report(DiagClass.WARNING, "", undefined);
 }
 
 /** Load a configuration file of either syntax. */
@@ -76,31 +116,41 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     }
     return loadTomlText(text, path, { ...opts, sink });
   }
-  const pp = preprocess(path, {
-    fs,
+  const m = loadStreaming(
+    (onLine) =>
+      preprocess(path, {
+        fs,
+        sink,
+        configId: opts.configId ?? defaultConfigId(),
+        env: opts.env ?? envReader(),
+        ...(opts.random ? { random: opts.random } : {}),
+        ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
+        onLine,
+      }),
+    path,
     sink,
-    configId: opts.configId ?? defaultConfigId(),
-    env: opts.env ?? envReader(),
-    ...(opts.random ? { random: opts.random } : {}),
-    ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
-  });
-  const nodes = buildTree(pp.lines, sink);
-  return { config: modelFromNodes(nodes, path, sink), files: pp.files, sink };
+  );
+  return { config: m.config, files: m.files, sink };
 }
 
 /** Load keepalived.conf text (tests, fuzzing, benchmarks). */
 export function loadConfigText(text: string, fileName: string, opts: LoadOptions = {}): LoadResult {
   const sink = opts.sink ?? new DiagnosticSink();
-  const pp = preprocessText(text, fileName, {
-    fs: opts.fs ?? denoFs,
+  const m = loadStreaming(
+    (onLine) =>
+      preprocessText(text, fileName, {
+        fs: opts.fs ?? denoFs,
+        sink,
+        configId: opts.configId ?? defaultConfigId(),
+        env: opts.env ?? envReader(),
+        ...(opts.random ? { random: opts.random } : {}),
+        ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
+        onLine,
+      }),
+    fileName,
     sink,
-    configId: opts.configId ?? defaultConfigId(),
-    env: opts.env ?? envReader(),
-    ...(opts.random ? { random: opts.random } : {}),
-    ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
-  });
-  const nodes = buildTree(pp.lines, sink);
-  return { config: modelFromNodes(nodes, fileName, sink), files: pp.files, sink };
+  );
+  return { config: m.config, files: m.files, sink };
 }
 
 /** Load TOML text. */
@@ -113,12 +163,24 @@ export function loadTomlText(text: string, fileName: string, opts: LoadOptions =
 function reportReadError(path: string, e: unknown, sink: DiagnosticSink): void {
   const loc: SourceLoc = { file: path, line: 0, column: 0 };
   if (e instanceof Deno.errors.NotFound) {
-    sink.report(DiagClass.FILE_NOT_FOUND, `configuration file '${path}' not found; check the path given to -f`, loc);
+    sink.report(
+      DiagClass.FILE_NOT_FOUND,
+      `configuration file '${path}' not found; check the path given to -f`,
+      loc,
+    );
   } else if (e instanceof Deno.errors.PermissionDenied) {
-    sink.report(DiagClass.FATAL, `configuration file '${path}' cannot be read (permission denied); run as root or fix its mode`, loc);
+    sink.report(
+      DiagClass.FATAL,
+      `configuration file '${path}' cannot be read (permission denied); run as root or fix its mode`,
+      loc,
+    );
   } else if (e instanceof TypeError) {
     sink.report(DiagClass.FATAL, `configuration file '${path}' is not valid UTF-8 text`, loc);
   } else {
-    sink.report(DiagClass.FATAL, `configuration file '${path}' cannot be read: ${(e as Error).message}`, loc);
+    sink.report(
+      DiagClass.FATAL,
+      `configuration file '${path}' cannot be read: ${(e as Error).message}`,
+      loc,
+    );
   }
 }

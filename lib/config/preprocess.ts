@@ -43,6 +43,11 @@ export interface PreprocessOptions {
   cwd?: string;
   /** How many lines (read or generated) the configuration may amount to. Default {@link MAX_TOTAL_LINES}. */
   maxLines?: number;
+  /**
+   * When set, each logical line goes here as soon as it is made, and the result's `lines`
+   * stays empty: the loader builds the block tree as it goes instead of keeping every line.
+   */
+  onLine?: (line: LogicalLine) => void;
 }
 
 /** The logical lines of the whole configuration and the files they came from, in reading order. */
@@ -366,6 +371,7 @@ class Preprocessor {
   readonly #random: () => number;
   readonly #defs = new Map<string, Definition>();
   readonly #out: LogicalLine[] = [];
+  readonly #onLine: ((line: LogicalLine) => void) | undefined;
   readonly #files: string[] = [];
   readonly #seenFiles = new Set<string>();
   /** Absolute paths of the files being read, outermost first. */
@@ -386,6 +392,7 @@ class Preprocessor {
     this.#random = opts.random ?? Math.random;
     this.#cwd = opts.cwd;
     this.#maxLines = opts.maxLines ?? MAX_TOTAL_LINES;
+    this.#onLine = opts.onLine;
   }
 
   result(): PreprocessResult {
@@ -730,11 +737,13 @@ class Preprocessor {
     if (t.unterminatedQuote) this.#reportQuote(p.file, p.line, col, text);
     const first = t.tokens[0];
     if (first === undefined) return;
-    this.#out.push({
+    const line: LogicalLine = {
       tokens: t.tokens,
       raw: unescapeComments(text),
       loc: { file: p.file, line: p.line, column: first.column },
-    });
+    };
+    if (this.#onLine !== undefined) this.#onLine(line);
+    else this.#out.push(line);
     if (first.text === "include_check" && !first.quoted) {
       this.#setIncludeCheck(t.tokens.slice(1).map((tok) => tok.text), this.#loc(p, first.column));
     }

@@ -283,6 +283,8 @@ interface SchemaPlan {
   readonly arrayKeys: readonly string[];
   /** Value fields whose default is an object, copied for every block. */
   readonly objectKeys: readonly string[];
+  /** Whether a `blocks` field checks that headers are unique. */
+  readonly hasUnique: boolean;
 }
 
 const plans = new WeakMap<BlockSchema, SchemaPlan>();
@@ -301,6 +303,7 @@ function makePlan(schema: BlockSchema): SchemaPlan {
   const template: Record<string, unknown> = { $at: undefined, $loc: undefined };
   const arrayKeys: string[] = [];
   const objectKeys: string[] = [];
+  let hasUnique = false;
   for (const key of Object.keys(schema.fields)) {
     const field = schema.fields[key] as AnyField;
     keywords.set(key, { key, field, deprecatedFor: undefined });
@@ -309,9 +312,13 @@ function makePlan(schema: BlockSchema): SchemaPlan {
         template[key] = field.default;
         if (field.default !== null && typeof field.default === "object") objectKeys.push(key);
         break;
+      case "blocks":
+        hasUnique ||= field.unique;
+        template[key] = undefined;
+        arrayKeys.push(key);
+        break;
       case "multi":
       case "list":
-      case "blocks":
         template[key] = undefined;
         arrayKeys.push(key);
         break;
@@ -332,7 +339,7 @@ function makePlan(schema: BlockSchema): SchemaPlan {
   }
   // A copy made with object spread has fast, in-object properties; the template itself,
   // built key by key, may not (V8 turns objects with many keyed additions into hash maps).
-  return { keywords, template: { ...template }, arrayKeys, objectKeys };
+  return { keywords, template: { ...template }, arrayKeys, objectKeys, hasUnique };
 }
 
 /** A fresh model object for a schema, with every default in place and nothing written. */
@@ -341,11 +348,19 @@ export function emptyBlock<F extends Record<string, AnyField>>(
   at: SourceLoc,
 ): Infer<F> & BlockMeta {
   const plan = planOf(schema);
-  const obj: Record<string, unknown> = { ...plan.template };
+  // Object.assign rather than object spread: with templates of many shapes the spread's
+  // inline cache goes megamorphic and copies property by property; assign stays faster.
+  const obj: Record<string, unknown> = Object.assign({}, plan.template);
   obj.$at = at;
   obj.$loc = {};
-  for (const key of plan.arrayKeys) obj[key] = [];
-  for (const key of plan.objectKeys) obj[key] = copyPlain(plan.template[key]);
+  // Indexed loops: a for-of allocates an iterator, and this runs for every block.
+  const arrayKeys = plan.arrayKeys;
+  for (let i = 0; i < arrayKeys.length; i++) obj[arrayKeys[i] as string] = [];
+  const objectKeys = plan.objectKeys;
+  for (let i = 0; i < objectKeys.length; i++) {
+    const key = objectKeys[i] as string;
+    obj[key] = copyPlain(plan.template[key]);
+  }
   return obj as Infer<F> & BlockMeta;
 }
 
@@ -391,6 +406,35 @@ function reportUnknown(schema: BlockSchema, node: Node, sink: DiagnosticSink): v
  */
 type UniqueIndex = Map<string, Map<string, BlockMeta>>;
 
+/** One keyword line of a block (see {@link parseInto}). */
+function parseNode(
+  schema: BlockSchema,
+  plan: SchemaPlan,
+  node: Node,
+  obj: Record<string, unknown> & BlockMeta,
+  sink: DiagnosticSink,
+  unique: UniqueIndex | undefined,
+): void {
+  const entry = plan.keywords.get(node.keyword);
+  if (entry === undefined) {
+    if (schema.rest !== undefined) {
+      parseRestEntry(schema.fields[schema.rest] as AnyField, schema.rest, node, obj, sink);
+    } else {
+      reportUnknown(schema, node, sink);
+    }
+    return;
+  }
+  if (entry.deprecatedFor !== undefined) {
+    sink.report(
+      DiagClass.DEPRECATED,
+      `'${node.keyword}' is deprecated; use '${entry.deprecatedFor}' instead`,
+      node.loc,
+      node.keyword,
+    );
+  }
+  parseField(entry.field, entry.key, node, obj, sink, unique);
+}
+
 /**
  * Parse the children of a block (or the top-level nodes) against a schema into `target`.
  * Unknown keywords warn with a suggestion; value errors are reported and the keyword
@@ -403,29 +447,44 @@ export function parseInto<F extends Record<string, AnyField>>(
   sink: DiagnosticSink,
 ): void {
   const obj = target as unknown as Record<string, unknown> & BlockMeta;
-  const keywords = planOf(schema).keywords;
-  const unique: UniqueIndex = new Map();
-  for (const node of nodes) {
-    const entry = keywords.get(node.keyword);
-    if (entry === undefined) {
-      if (schema.rest !== undefined) {
-        parseRestEntry(schema.fields[schema.rest] as AnyField, schema.rest, node, obj, sink);
-      } else {
-        reportUnknown(schema, node, sink);
-      }
-      continue;
-    }
-    if (entry.deprecatedFor !== undefined) {
-      sink.report(
-        DiagClass.DEPRECATED,
-        `'${node.keyword}' is deprecated; use '${entry.deprecatedFor}' instead`,
-        node.loc,
-        node.keyword,
-      );
-    }
-    parseField(entry.field, entry.key, node, obj, sink, unique);
+  const plan = planOf(schema);
+  const unique: UniqueIndex | undefined = plan.hasUnique ? new Map() : undefined;
+  for (let i = 0; i < nodes.length; i++) {
+    parseNode(schema, plan, nodes[i] as Node, obj, sink, unique);
   }
   schema.validate?.(target, validateContext(sink));
+}
+
+/**
+ * {@link parseInto} one node at a time: `add` each node, then `finish`. The loader uses it
+ * to parse each top-level block as soon as the block is complete, while the file is still
+ * being read.
+ */
+export class BlockParser<F extends Record<string, AnyField>> {
+  readonly #schema: BlockSchema<F>;
+  readonly #plan: SchemaPlan;
+  readonly #target: Infer<F> & BlockMeta;
+  readonly #sink: DiagnosticSink;
+  readonly #unique: UniqueIndex | undefined;
+
+  constructor(schema: BlockSchema<F>, target: Infer<F> & BlockMeta, sink: DiagnosticSink) {
+    this.#schema = schema;
+    this.#plan = planOf(schema);
+    this.#target = target;
+    this.#sink = sink;
+    this.#unique = this.#plan.hasUnique ? new Map() : undefined;
+  }
+
+  /** Parse the next node of the block. */
+  add(node: Node): void {
+    const obj = this.#target as unknown as Record<string, unknown> & BlockMeta;
+    parseNode(this.#schema, this.#plan, node, obj, this.#sink, this.#unique);
+  }
+
+  /** Run the block's validate hook, reporting to `sink` (by default the parser's). */
+  finish(sink: DiagnosticSink = this.#sink): void {
+    this.#schema.validate?.(this.#target, validateContext(sink));
+  }
 }
 
 /** Parse a whole block schema from nodes into a new model object. */
@@ -472,7 +531,8 @@ function parseField(
   node: Node,
   obj: Record<string, unknown> & BlockMeta,
   sink: DiagnosticSink,
-  unique: UniqueIndex,
+  /** Present when the schema has a unique `blocks` field. */
+  unique: UniqueIndex | undefined,
 ): void {
   const wantsBlock = field.kind === "list" || field.kind === "block" || field.kind === "blocks";
   if (wantsBlock && node.children === undefined) {
@@ -561,7 +621,7 @@ function parseField(
       if (header === undefined) return;
       const arr = obj[key] as Array<Record<string, unknown> & BlockMeta & { header: unknown }>;
       let seen: Map<string, BlockMeta> | undefined;
-      if (field.unique) {
+      if (field.unique && unique !== undefined) {
         seen = unique.get(key);
         if (seen === undefined) {
           // Blocks parsed by an earlier parseInto of the same object (a repeated block).

@@ -59,11 +59,14 @@ function isScript(v: unknown): v is ScriptCommand {
  */
 export function findScripts(model: unknown): FoundScript[] {
   const out: FoundScript[] = [];
+  // Indexed loops and for-in: this walk visits every value of large models once, cold.
   const walk = (obj: unknown, blockKey: string, name: string | undefined, checker: boolean) => {
     if (typeof obj !== "object" || obj === null) return;
     const rec = obj as Record<string, unknown> & { $loc?: Record<string, SourceLoc> };
-    for (const [key, v] of Object.entries(rec)) {
+    for (const key in rec) {
       if (key === "$loc" || key === "$at" || key === "header") continue;
+      const v = rec[key];
+      if (typeof v !== "object" || v === null) continue;
       if (isScript(v)) {
         const what = blockKey === "vrrp_script" && key === "script"
           ? `track script ${name ?? ""}`.trim()
@@ -74,20 +77,17 @@ export function findScripts(model: unknown): FoundScript[] {
         continue;
       }
       if (Array.isArray(v)) {
-        for (const item of v) {
+        const inner = checker || CHECKER_BLOCKS.has(key);
+        for (let i = 0; i < v.length; i++) {
+          const item: unknown = v[i];
           if (isScript(item)) {
             out.push({ script: item, what: `${key} script`, loc: rec.$loc?.[key], checker });
           } else if (typeof item === "object" && item !== null) {
             const h = (item as { header?: unknown }).header;
-            walk(
-              item,
-              key,
-              typeof h === "string" ? h : undefined,
-              checker || CHECKER_BLOCKS.has(key),
-            );
+            walk(item, key, typeof h === "string" ? h : undefined, inner);
           }
         }
-      } else if (typeof v === "object" && v !== null) {
+      } else {
         walk(v, key, undefined, checker || CHECKER_BLOCKS.has(key));
       }
     }
@@ -155,6 +155,31 @@ export interface ScriptCheckResult {
   disabled: Set<FoundScript>;
 }
 
+/** What the checks decided about one program run as one user. */
+type ProgramVerdict = { kind: "missing" } | { kind: "ok"; insecure: string | undefined };
+
+function judgeProgram(
+  program: string,
+  ids: { uid: number; gid: number },
+  host: ScriptHost,
+): ProgramVerdict {
+  const found = resolveProgram(program, host);
+  const real = found !== undefined ? host.realPath(found) : undefined;
+  const st = real !== undefined ? host.lstat(real) : undefined;
+  if (
+    found === undefined || real === undefined || !st || !st.isFile ||
+    !executableBy(st, ids.uid, ids.gid)
+  ) {
+    return { kind: "missing" };
+  }
+  const runsAsRoot = ids.uid === 0 || ids.gid === 0 ||
+    (st.uid === 0 && (st.mode & 0o6000) !== 0);
+  return {
+    kind: "ok",
+    insecure: runsAsRoot ? (insecurity(found, host) ?? insecurity(real, host)) : undefined,
+  };
+}
+
 /** Run the checks of spec/vrrp.md §5.3 over the scripts found in a model. */
 export function checkScripts(
   scripts: readonly FoundScript[],
@@ -163,6 +188,7 @@ export function checkScripts(
   sink: DiagnosticSink,
 ): ScriptCheckResult {
   const disabled = new Set<FoundScript>();
+  const verdicts = new Map<string, ProgramVerdict>();
   const defaultUser = opts.scriptUser ??
     (host.user("keepalived_script") ? "keepalived_script" : undefined);
   let anyInsecure = { vrrp: false, checker: false };
@@ -194,13 +220,14 @@ export function checkScripts(
     // the shell (spec/vrrp.md §5.3), so the program to check is /bin/sh.
     const first = f.script.argv[0] ?? "";
     const program = first.startsWith("</") ? "/bin/sh" : first;
-    const found = resolveProgram(program, host);
-    const real = found !== undefined ? host.realPath(found) : undefined;
-    const st = real !== undefined ? host.lstat(real) : undefined;
-    if (
-      found === undefined || real === undefined || !st || !st.isFile ||
-      !executableBy(st, ids.uid, ids.gid)
-    ) {
+    // Large configurations run the same few programs thousands of times: decide once.
+    const cacheKey = `${program}\0${ids.uid}\0${ids.gid}`;
+    let verdict = verdicts.get(cacheKey);
+    if (verdict === undefined) {
+      verdict = judgeProgram(program, ids, host);
+      verdicts.set(cacheKey, verdict);
+    }
+    if (verdict.kind === "missing") {
       // keepalived -t reports missing track scripts but is silent about notify and
       // MISC_CHECK scripts; kad still tells, as a notice that does not change the verdict.
       sink.report(
@@ -211,8 +238,7 @@ export function checkScripts(
       disabled.add(f);
       continue;
     }
-    const runsAsRoot = ids.uid === 0 || ids.gid === 0 || (st.uid === 0 && (st.mode & 0o6000) !== 0);
-    const why = runsAsRoot ? (insecurity(found, host) ?? insecurity(real, host)) : undefined;
+    const why = verdict.insecure;
     if (why !== undefined) {
       anyInsecure = { ...anyInsecure, [side]: true };
       if (opts.enableScriptSecurity) {

@@ -16,7 +16,9 @@ function documentedDifferences(): Map<string, [number, number]> {
   const doc = Deno.readTextFileSync(`${root}docs/check-config.md`);
   const section = doc.split("## Debian samples")[1] ?? "";
   const out = new Map<string, [number, number]>();
-  for (const m of section.matchAll(/^\|\s*`(keepalived\.conf[^`]*)`\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|/gm)) {
+  for (
+    const m of section.matchAll(/^\|\s*`(keepalived\.conf[^`]*)`\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|/gm)
+  ) {
     out.set(m[1] as string, [Number(m[2]), Number(m[3])]);
   }
   return out;

@@ -179,11 +179,17 @@ function dropIncompleteCheckers(
   // Each real server follows a given BFD session once (spec/lvs.md §2.12).
   if (rs.BFD_CHECK.length > 1) {
     const checked = new Set<string>();
-    rs.BFD_CHECK = dropUnless(rs.BFD_CHECK, "BFD_CHECK", (c) => {
-      const first = !checked.has(c.name as string);
-      checked.add(c.name as string);
-      return first;
-    }, "names a bfd_instance this real_server already checks; this one is ignored", ctx);
+    rs.BFD_CHECK = dropUnless(
+      rs.BFD_CHECK,
+      "BFD_CHECK",
+      (c) => {
+        const first = !checked.has(c.name as string);
+        checked.add(c.name as string);
+        return first;
+      },
+      "names a bfd_instance this real_server already checks; this one is ignored",
+      ctx,
+    );
   }
 }
 

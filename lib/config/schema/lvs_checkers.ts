@@ -45,6 +45,7 @@ import {
   unnamed,
 } from "./lvs_types.ts";
 import { BFD_NAME_MAX } from "./bfd.ts";
+import { keepIf } from "./lvs_normalise.ts";
 
 /** Upper bound of kad's polling timers (keepalived's is larger than any useful value). */
 export const TIMER_MAX_S = 4294967295;
@@ -190,7 +191,8 @@ function urlSchema(ssl: boolean) {
     },
     ignored: { regex_stack: "PCRE2 JIT stack sizes do not apply to kad's regular expressions" },
     validate(u, ctx) {
-      for (const o of u.regex_options) {
+      for (let i = 0; i < u.regex_options.length; i++) {
+        const o = u.regex_options[i] as string;
         if (!(REGEX_OPTIONS as readonly string[]).includes(o)) {
           ctx.sink.warn(
             `regex_options '${o}' is not a known option and is ignored; known: ${
@@ -257,7 +259,7 @@ function dropUrlsWithoutPath<U extends { path?: string | undefined } & BlockMeta
   c: { url: U[] },
   ctx: ValidateContext,
 ): void {
-  c.url = c.url.filter((u) => {
+  c.url = keepIf(c.url, (u) => {
     if (u.path !== undefined) return true;
     ctx.sink.error("url block has no 'path' and is ignored; add 'path /…'", u.$at, "url");
     return false;

@@ -229,7 +229,10 @@ function normaliseVs(vs: VirtualServer, c: Context): boolean {
   }
 
   // Forwarding methods are needed by the family rules: inherit them first (step 7).
-  for (const rs of vs.real_server) inherit(rs, "lvs_method", vs.lvs_method);
+  const servers = vs.real_server;
+  for (let i = 0; i < servers.length; i++) {
+    inherit(servers[i] as RealServer, "lvs_method", vs.lvs_method);
+  }
   if (vs.sorry_server === undefined) {
     for (const key of ["sorry_server_inhibit", "sorry_server_lvs_method"] as const) {
       if (!written(vs, key)) continue;
@@ -314,18 +317,24 @@ function normaliseVs(vs: VirtualServer, c: Context): boolean {
 
   // Step 7: real-server inheritance.
   inherit(vs, "smtp_alert", c.vsSmtpAlert);
-  for (const rs of vs.real_server) inheritRealServer(rs, vs, c);
+  for (let i = 0; i < vs.real_server.length; i++) {
+    inheritRealServer(vs.real_server[i] as RealServer, vs, c);
+  }
 
   // Step 7: duplicate real servers, first as written (as keepalived compares them)...
   dropDuplicateServers(vs, c, name);
 
   // Step 10: ports (group services take the port of each entry when IPVS is programmed).
+  let portsChanged = false;
   if (vs.header.kind !== "group") {
-    for (const s of serversOf(vs)) normalisePort(s, vs, c, name);
+    const servers = serversOf(vs);
+    for (let i = 0; i < servers.length; i++) {
+      if (normalisePort(servers[i] as Server, vs, c, name)) portsChanged = true;
+    }
   }
 
   // ...then with the effective ports, which may make two servers the same.
-  dropDuplicateServers(vs, c, name);
+  if (portsChanged) dropDuplicateServers(vs, c, name);
 
   // Step 8: a sorry server that is also a real server shares its inhibit setting.
   const sorry = vs.sorry_server;
@@ -337,7 +346,8 @@ function normaliseVs(vs: VirtualServer, c: Context): boolean {
   }
 
   // Step 9: quorum and hysteresis.
-  const total = vs.real_server.reduce((sum, rs) => sum + rs.weight, 0);
+  let total = 0;
+  for (let i = 0; i < vs.real_server.length; i++) total += (vs.real_server[i] as RealServer).weight;
   if (total === 0) {
     // Told without the configured quorum, which cannot be printed back as 0.
     if (vs.quorum > 0) warn("every real server has weight 0, so quorum is 0", "quorum");
@@ -356,7 +366,9 @@ function normaliseVs(vs: VirtualServer, c: Context): boolean {
   }
 
   // Step 11: checkers.
-  for (const rs of vs.real_server) normaliseCheckers(rs, vs, c);
+  for (let i = 0; i < vs.real_server.length; i++) {
+    normaliseCheckers(vs.real_server[i] as RealServer, vs, c);
+  }
   return true;
 }
 
@@ -438,7 +450,7 @@ function normaliseFamily(
 /** Remove the second of two real servers with the same address and port. */
 function dropDuplicateServers(vs: VirtualServer, c: Context, name: string): void {
   const seen = new Map<string, RealServer>();
-  vs.real_server = vs.real_server.filter((rs) => {
+  vs.real_server = keepIf(vs.real_server, (rs) => {
     const key = `${rs.header.ip}|${rs.header.port}`;
     const first = seen.get(key);
     if (first === undefined) {
@@ -494,28 +506,43 @@ function normaliseSchedFlags(vs: VirtualServer, c: Context, name: string): void 
   }
 }
 
+/*
+ * The inheritance below, which runs for every real server and checker, spells out each
+ * field rather than calling inherit(): a store through a computed key that has seen many
+ * block shapes is several times slower than a plain property store. The values are
+ * numbers, booleans and strings, so there is nothing to copy.
+ */
+
 function inheritRealServer(rs: RealServer, vs: VirtualServer, c: Context): void {
-  inherit(rs, "weight", vs.weight);
-  inherit(rs, "alpha", vs.alpha);
-  inherit(rs, "inhibit_on_failure", vs.inhibit_on_failure);
-  inherit(rs, "delay_loop", vs.delay_loop);
-  inherit(rs, "connect_timeout", vs.connect_timeout);
-  if (vs.retry !== undefined) inherit(rs, "retry", vs.retry);
-  if (vs.delay_before_retry !== undefined) inherit(rs, "delay_before_retry", vs.delay_before_retry);
-  if (vs.warmup !== undefined) inherit(rs, "warmup", vs.warmup);
-  if (vs.virtualhost !== undefined) inherit(rs, "virtualhost", vs.virtualhost);
-  inherit(rs, "smtp_alert", c.rsSmtpAlert);
+  if (!written(rs, "weight")) rs.weight = vs.weight;
+  if (!written(rs, "alpha")) rs.alpha = vs.alpha;
+  if (!written(rs, "inhibit_on_failure")) rs.inhibit_on_failure = vs.inhibit_on_failure;
+  if (!written(rs, "delay_loop")) rs.delay_loop = vs.delay_loop;
+  if (!written(rs, "connect_timeout")) rs.connect_timeout = vs.connect_timeout;
+  if (vs.retry !== undefined && !written(rs, "retry")) rs.retry = vs.retry;
+  if (vs.delay_before_retry !== undefined && !written(rs, "delay_before_retry")) {
+    rs.delay_before_retry = vs.delay_before_retry;
+  }
+  if (vs.warmup !== undefined && !written(rs, "warmup")) rs.warmup = vs.warmup;
+  if (vs.virtualhost !== undefined && !written(rs, "virtualhost")) {
+    rs.virtualhost = vs.virtualhost;
+  }
+  if (!written(rs, "smtp_alert")) rs.smtp_alert = c.rsSmtpAlert;
 }
 
-/** Step 10 for one real or sorry server of an address or fwmark service. */
-function normalisePort(s: Server, vs: VirtualServer, c: Context, name: string): void {
+/**
+ * Step 10 for one real or sorry server of an address or fwmark service; whether the port
+ * changed.
+ */
+function normalisePort(s: Server, vs: VirtualServer, c: Context, name: string): boolean {
   const a = s.addr;
+  const before = a.port;
   const vsPort = vs.header.kind === "ip" ? vs.header.port : 0;
-  const where = c.ctx.at(s.at, s.key);
   if (s.method.method === "NAT") {
     if (a.port === 0) a.port = vsPort;
-    return;
+    return a.port !== before;
   }
+  const where = c.ctx.at(s.at, s.key);
   if (vs.header.kind === "fwmark") {
     if (a.port !== 0) {
       c.ctx.sink.warn(
@@ -527,7 +554,7 @@ function normalisePort(s: Server, vs: VirtualServer, c: Context, name: string): 
       );
       a.port = 0;
     }
-    return;
+    return a.port !== before;
   }
   if (a.port !== 0 && a.port !== vsPort) {
     c.ctx.sink.warn(
@@ -539,6 +566,7 @@ function normalisePort(s: Server, vs: VirtualServer, c: Context, name: string): 
     );
   }
   a.port = vsPort;
+  return a.port !== before;
 }
 
 // ---- checkers (spec/lvs.md §2.1, §2.2) ----
@@ -568,13 +596,15 @@ function inheritScheduling(
   c: Context,
   dnsRetryDelay: boolean,
 ): void {
-  inherit(ck, "delay_loop", rs.delay_loop);
-  inherit(ck, "alpha", rs.alpha);
-  inherit(ck, "log_all_failures", c.logAllFailures);
-  if (rs.retry !== undefined) inherit(ck, "retry", rs.retry);
-  if (rs.delay_before_retry !== undefined) inherit(ck, "delay_before_retry", rs.delay_before_retry);
-  else if (dnsRetryDelay) inherit(ck, "delay_before_retry", ck.delay_loop);
-  inherit(ck, "warmup", rs.warmup ?? ck.delay_loop);
+  if (!written(ck, "delay_loop")) ck.delay_loop = rs.delay_loop;
+  if (!written(ck, "alpha")) ck.alpha = rs.alpha;
+  if (!written(ck, "log_all_failures")) ck.log_all_failures = c.logAllFailures;
+  if (rs.retry !== undefined && !written(ck, "retry")) ck.retry = rs.retry;
+  if (!written(ck, "delay_before_retry")) {
+    if (rs.delay_before_retry !== undefined) ck.delay_before_retry = rs.delay_before_retry;
+    else if (dnsRetryDelay) ck.delay_before_retry = ck.delay_loop;
+  }
+  if (!written(ck, "warmup")) ck.warmup = rs.warmup ?? ck.delay_loop;
 }
 
 /**
@@ -590,20 +620,23 @@ function inheritConnection(
   needsPort: boolean,
 ): boolean {
   const { ctx } = c;
-  const server = () => describeServer("real_server", rs.header);
-  inherit(ck, "connect_timeout", timeoutUs);
+  if (!written(ck, "connect_timeout")) ck.connect_timeout = timeoutUs;
   if (ck.connect_ip === undefined) ck.connect_ip = rs.header.ip;
   if (ck.connect_port === undefined && rs.header.port !== 0) ck.connect_port = rs.header.port;
   if (needsPort && ck.connect_port === undefined) {
     ctx.sink.warn(
-      `${keyword} of ${server()} has no port to connect to; add 'connect_port N'`,
+      `${keyword} of ${
+        describeServer("real_server", rs.header)
+      } has no port to connect to; add 'connect_port N'`,
       ck.$at,
       keyword,
     );
   }
   if (ck.bindto !== undefined && familyOf(ck.bindto) !== familyOf(ck.connect_ip)) {
     ctx.sink.error(
-      `${keyword} of ${server()}: bindto ${ck.bindto} and the target ${ck.connect_ip} are different address families; bindto is ignored`,
+      `${keyword} of ${
+        describeServer("real_server", rs.header)
+      }: bindto ${ck.bindto} and the target ${ck.connect_ip} are different address families; bindto is ignored`,
       ctx.at(ck, "bindto"),
       "bindto",
     );
@@ -613,7 +646,9 @@ function inheritConnection(
   const target = familyOf(ck.connect_ip) === 6 ? parseIp(ck.connect_ip) : undefined;
   if (target !== undefined && isLinkLocal6(target) && ck.bind_if === undefined) {
     ctx.sink.error(
-      `${keyword} of ${server()} targets the IPv6 link-local address ${ck.connect_ip} and needs 'bind_if IFNAME'; the checker is ignored`,
+      `${keyword} of ${
+        describeServer("real_server", rs.header)
+      } targets the IPv6 link-local address ${ck.connect_ip} and needs 'bind_if IFNAME'; the checker is ignored`,
       ck.$at,
       keyword,
     );
@@ -640,27 +675,32 @@ function connecting<T extends Scheduled & Connecting>(
 
 function normaliseCheckers(rs: RealServer, vs: VirtualServer, c: Context): void {
   const { ctx } = c;
-  const server = () => describeServer("real_server", rs.header);
   rs.TCP_CHECK = connecting(rs.TCP_CHECK, "TCP_CHECK", rs, c, false, true);
   rs.HTTP_GET = connecting(rs.HTTP_GET, "HTTP_GET", rs, c, false, true);
   rs.SSL_GET = connecting(rs.SSL_GET, "SSL_GET", rs, c, false, true);
   // `sni_name` also turns SNI on (spec/lvs.md §2.5).
-  for (const list of [rs.HTTP_GET, rs.SSL_GET]) {
-    for (const h of list) {
-      if (h.sni_name !== undefined) inherit(h, "enable_sni", true);
-    }
+  for (let i = 0; i < rs.HTTP_GET.length; i++) {
+    const h = rs.HTTP_GET[i] as HttpCheck;
+    if (h.sni_name !== undefined) inherit(h, "enable_sni", true);
+  }
+  for (let i = 0; i < rs.SSL_GET.length; i++) {
+    const h = rs.SSL_GET[i] as SslCheck;
+    if (h.sni_name !== undefined) inherit(h, "enable_sni", true);
   }
   rs.DNS_CHECK = connecting(rs.DNS_CHECK, "DNS_CHECK", rs, c, true, true);
   rs.UDP_CHECK = connecting(rs.UDP_CHECK, "UDP_CHECK", rs, c, false, true);
   rs.PING_CHECK = connecting(rs.PING_CHECK, "PING_CHECK", rs, c, false, false);
   rs.SMTP_CHECK = connecting(rs.SMTP_CHECK, "SMTP_CHECK", rs, c, false, true);
-  for (const smtp of rs.SMTP_CHECK) {
-    smtp.host = keepIf(smtp.host, (h) =>
-      inheritConnection(h, "SMTP_CHECK host", rs, c, smtp.connect_timeout, true)
+  for (let i = 0; i < rs.SMTP_CHECK.length; i++) {
+    const smtp = rs.SMTP_CHECK[i] as SmtpCheck;
+    smtp.host = keepIf(
+      smtp.host,
+      (h) => inheritConnection(h, "SMTP_CHECK host", rs, c, smtp.connect_timeout, true),
     );
   }
 
-  for (const m of rs.MISC_CHECK) {
+  for (let i = 0; i < rs.MISC_CHECK.length; i++) {
+    const m = rs.MISC_CHECK[i] as MiscCheck;
     inheritScheduling(m, rs, c, false);
     // keepalived bounds the script by the virtual server's delay_loop, not the checker's.
     if (m.misc_timeout === 0) m.misc_timeout = vs.delay_loop;
@@ -671,27 +711,37 @@ function normaliseCheckers(rs: RealServer, vs: VirtualServer, c: Context): void 
     }
   }
 
-  rs.FILE_CHECK = keepIf(rs.FILE_CHECK, (f) => {
-    if (c.trackFiles === undefined || c.trackFiles.has(f.track_file as string)) return true;
-    ctx.sink.error(
-      `FILE_CHECK of ${server()} names track_file '${f.track_file}', which is not defined; the checker is ignored`,
-      ctx.at(f, "track_file"),
-      "track_file",
-    );
-    return false;
-  });
+  if (rs.FILE_CHECK.length > 0) {
+    rs.FILE_CHECK = keepIf(rs.FILE_CHECK, (f) => {
+      if (c.trackFiles === undefined || c.trackFiles.has(f.track_file as string)) return true;
+      ctx.sink.error(
+        `FILE_CHECK of ${
+          describeServer("real_server", rs.header)
+        } names track_file '${f.track_file}', which is not defined; the checker is ignored`,
+        ctx.at(f, "track_file"),
+        "track_file",
+      );
+      return false;
+    });
+  }
 
-  rs.BFD_CHECK = keepIf(rs.BFD_CHECK, (b) => {
-    inherit(b, "alpha", rs.alpha);
-    const toChecker = c.bfd.get(b.name as string);
-    if (toChecker === true) return true;
-    ctx.sink.error(
-      toChecker === undefined
-        ? `BFD_CHECK of ${server()} names bfd_instance '${b.name}', which is not defined (or was disabled); the checker is ignored`
-        : `BFD_CHECK of ${server()} names bfd_instance '${b.name}', which sends its events to VRRP only; add 'checker' to it`,
-      ctx.at(b, "name"),
-      "name",
-    );
-    return false;
-  });
+  if (rs.BFD_CHECK.length > 0) {
+    rs.BFD_CHECK = keepIf(rs.BFD_CHECK, (b) => {
+      inherit(b, "alpha", rs.alpha);
+      const toChecker = c.bfd.get(b.name as string);
+      if (toChecker === true) return true;
+      ctx.sink.error(
+        toChecker === undefined
+          ? `BFD_CHECK of ${
+            describeServer("real_server", rs.header)
+          } names bfd_instance '${b.name}', which is not defined (or was disabled); the checker is ignored`
+          : `BFD_CHECK of ${
+            describeServer("real_server", rs.header)
+          } names bfd_instance '${b.name}', which sends its events to VRRP only; add 'checker' to it`,
+        ctx.at(b, "name"),
+        "name",
+      );
+      return false;
+    });
+  }
 }

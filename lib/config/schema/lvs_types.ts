@@ -43,7 +43,9 @@ function parseAddr(t: Token, ctx: ParseContext, i: number, what: string): string
     );
     return undefined;
   }
-  return formatIp(a);
+  // IPv4 text that parses (four decimal parts, no leading zeros) is already canonical:
+  // keep it rather than build the same string again for every server.
+  return a.family === 4 ? t.text : formatIp(a);
 }
 
 // ---- virtual_server header (spec/lvs.md §1.3) ----
