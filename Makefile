@@ -23,8 +23,10 @@ apt:
 
 deno: $(DENO) node_modules/.deno-installed
 
+# npm install, not npm ci: npm ci rejects the lock file of the deno package, whose binaries
+# for other platforms are optional dependencies that are never installed here.
 $(DENO): tools/package.json tools/package-lock.json
-	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	cd tools && npm install --no-audit --no-fund --loglevel=error
 	@touch $(DENO)
 
 node_modules/.deno-installed: deno.json deno.lock $(DENO)
