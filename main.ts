@@ -6,7 +6,7 @@
  * runs, or when help lists them all: start-up time is part of what `check-config` and
  * `genhash` are measured on.
  */
-import { Command } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
 import { invokedAsGenhash } from "./lib/runtime/invocation.ts";
 
@@ -45,6 +45,8 @@ export function subcommandOf(args: readonly string[]): string | undefined {
 
 /** The program with the subcommands `args` needs (all of them for help or a typo). */
 export async function buildProgram(args: readonly string[], exit: Exit): Promise<Command> {
+  // Loaded here, not at the top: the `genhash` symlink path never needs it (about 30 ms).
+  const { Command } = await import("@commander-js/extra-typings");
   const program = new Command()
     .name("kad")
     .description(
