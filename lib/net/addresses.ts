@@ -12,21 +12,26 @@
  * are added (the daemon and lib/vrrp/fsm.ts do) and does not track them.
  */
 import type { Family } from "./ipaddr.ts";
-import { formatIp, parseIp } from "./ipaddr.ts";
+import { parseIp } from "./ipaddr.ts";
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   attrString,
   attrU32,
-  isAbsent,
   MessageBuilder,
   type Netlink,
   type NetlinkMessage,
   NLM_F,
-  parseAttributes,
   RTM,
 } from "./netlink.ts";
+import {
+  asError,
+  type CleanupReport,
+  dumpParsed,
+  familyByte,
+  familyMessage,
+  removeEach,
+} from "./rt_common.ts";
 import { resolveScope } from "./rt_names.ts";
 import {
   describeAddress,
@@ -84,11 +89,8 @@ export interface KernelAddress {
   readonly validLft: number | "forever";
 }
 
-/** What a cleanup did: what it removed and what failed (each failure names itself). */
-export interface CleanupReport {
-  readonly removed: string[];
-  readonly failed: Error[];
-}
+/** What a cleanup did; defined with the other shared rtnetlink helpers. */
+export type { CleanupReport } from "./rt_common.ts";
 
 function ifaddrmsg(family: Family, prefix: number, flags: number, scope: number, index: number) {
   const b = new Uint8Array(8);
@@ -215,17 +217,10 @@ export function removeAddress(nl: Netlink, entry: IpAddressEntry, defaultDev: st
 
 /** Parses an RTM_NEWADDR/RTM_DELADDR message; undefined for families other than IPv4/IPv6. */
 export function parseAddressMessage(m: NetlinkMessage): KernelAddress | undefined {
-  if (m.body.length < 8) return undefined;
+  const fm = familyMessage(m, 8);
+  if (fm === undefined) return undefined;
+  const { family, attrs: a, ip } = fm;
   const v = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-  const af = m.body[0];
-  if (af !== AF_INET && af !== AF_INET6) return undefined;
-  const family: Family = af === AF_INET ? 4 : 6;
-  const a = parseAttributes(m.body, 8);
-  const size = family === 4 ? 4 : 16;
-  const ip = (t: number) => {
-    const b = a.get(t);
-    return b !== undefined && b.length === size ? formatIp({ family, bytes: b }) : undefined;
-  };
   const addressAttr = ip(IFA.ADDRESS);
   const local = ip(IFA.LOCAL) ?? addressAttr;
   if (local === undefined) return undefined;
@@ -258,21 +253,18 @@ export function listAddresses(
   nl: Netlink,
   filter: { readonly family?: Family; readonly ifindex?: number } = {},
 ): KernelAddress[] {
-  const family = filter.family === undefined ? AF_UNSPEC : filter.family === 4 ? AF_INET : AF_INET6;
-  const msgs = nl.dump(() => {
-    const h = ifaddrmsg(4, 0, 0, 0, filter.ifindex ?? 0);
-    h[0] = family;
-    return new MessageBuilder(RTM.GETADDR, NLM_F.REQUEST | NLM_F.DUMP, h);
-  }, "listing addresses");
-  const out: KernelAddress[] = [];
-  for (const m of msgs) {
-    if (m.type !== RTM.NEWADDR) continue;
-    const a = parseAddressMessage(m);
-    if (a !== undefined && (filter.ifindex === undefined || a.ifindex === filter.ifindex)) {
-      out.push(a);
-    }
-  }
-  return out;
+  return dumpParsed(
+    nl,
+    () => {
+      const h = ifaddrmsg(4, 0, 0, 0, filter.ifindex ?? 0);
+      h[0] = familyByte(filter.family);
+      return new MessageBuilder(RTM.GETADDR, NLM_F.REQUEST | NLM_F.DUMP, h);
+    },
+    "listing addresses",
+    RTM.NEWADDR,
+    parseAddressMessage,
+    (a) => filter.ifindex === undefined || a.ifindex === filter.ifindex,
+  );
 }
 
 /**
@@ -292,26 +284,20 @@ export function removeLeftoverAddresses(
   try {
     present = listAddresses(nl);
   } catch (e) {
-    report.failed.push(e instanceof Error ? e : new Error(String(e)));
+    report.failed.push(asError(e));
     return report;
   }
-  for (const entry of entries) {
+  return removeEach(entries, (entry) => {
     const dev = addressDevice(entry, defaultDev);
-    try {
-      const ifindex = nl.linkIndex(dev);
-      const found = present.find((k) => k.ifindex === ifindex && k.address === entry.address);
-      if (found === undefined) continue;
-      // Removed as the kernel has it: a leftover may differ in prefix or peer.
-      const { peer: _peer, ...rest } = entry;
-      const actual: IpAddressEntry = found.peer === undefined
-        ? { ...rest, prefix: found.prefix }
-        : { ...rest, prefix: found.prefix, peer: found.peer };
-      removeAddress(nl, actual, defaultDev);
-      report.removed.push(`${describeOn(actual)} dev ${dev}`);
-    } catch (e) {
-      if (isAbsent(e)) continue;
-      report.failed.push(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-  return report;
+    const ifindex = nl.linkIndex(dev);
+    const found = present.find((k) => k.ifindex === ifindex && k.address === entry.address);
+    if (found === undefined) return undefined;
+    // Removed as the kernel has it: a leftover may differ in prefix or peer.
+    const { peer: _peer, ...rest } = entry;
+    const actual: IpAddressEntry = found.peer === undefined
+      ? { ...rest, prefix: found.prefix }
+      : { ...rest, prefix: found.prefix, peer: found.peer };
+    removeAddress(nl, actual, defaultDev);
+    return `${describeOn(actual)} dev ${dev}`;
+  }, report);
 }

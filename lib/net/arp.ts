@@ -14,8 +14,6 @@
  */
 import {
   AF_PACKET,
-  close as closeFd,
-  ErrnoError,
   MSG_DONTWAIT,
   sendto,
   SOCK_CLOEXEC,
@@ -24,6 +22,7 @@ import {
   socket,
 } from "../../ffi/libc.ts";
 import { parseIPv4 } from "./ipaddr.ts";
+import { CountingSocket, openSocket } from "./socket_common.ts";
 
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IP = 0x0800;
@@ -69,27 +68,19 @@ export function buildGratuitousArp(mac: Uint8Array, ip: Uint8Array): Uint8Array 
 }
 
 /** One AF_PACKET socket that sends gratuitous ARPs on any interface. */
-export class ArpSender {
-  readonly fd: number;
-  /** Frames sent and send failures, for the daemon's counters. */
-  sent = 0;
-  failures = 0;
-  #closed = false;
-
+export class ArpSender extends CountingSocket {
   private constructor(fd: number) {
-    this.fd = fd;
+    super(fd);
   }
 
   /** Opens the socket (needs CAP_NET_RAW). */
   static open(): ArpSender {
-    try {
-      return new ArpSender(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-    } catch (e) {
-      if (e instanceof ErrnoError) {
-        throw new ErrnoError(e.call, e.errno, "opening the gratuitous ARP socket");
-      }
-      throw e;
-    }
+    return new ArpSender(
+      openSocket(
+        "opening the gratuitous ARP socket",
+        () => socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0),
+      ),
+    );
   }
 
   /**
@@ -98,8 +89,7 @@ export class ArpSender {
    * a RangeError for an interface without an Ethernet MAC; counts the failure.
    */
   send(iface: SendInterface, vip: string): void {
-    const operation = `sending gratuitous ARP for ${vip} on ${iface.name}`;
-    try {
+    this.counted(`sending gratuitous ARP for ${vip} on ${iface.name}`, () => {
       const ip = parseIPv4(vip);
       if (ip === undefined) throw new RangeError(`'${vip}' is not an IPv4 address`);
       if (iface.mac === undefined || iface.mac.length !== 6) {
@@ -112,18 +102,6 @@ export class ArpSender {
         MSG_DONTWAIT,
         sockaddrLinkLayer(iface.ifindex, ETH_P_ARP, BROADCAST_MAC),
       );
-      this.sent++;
-    } catch (e) {
-      this.failures++;
-      if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation);
-      if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-      throw e;
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    });
   }
 }

@@ -13,9 +13,7 @@
  */
 import {
   AF_INET6,
-  close as closeFd,
   encodeControl,
-  ErrnoError,
   ICMP6_FILTER,
   IPPROTO_ICMPV6,
   IPPROTO_IPV6,
@@ -35,6 +33,7 @@ import {
 } from "../../ffi/libc.ts";
 import { parseIPv6 } from "./ipaddr.ts";
 import type { SendInterface } from "./arp.ts";
+import { CountingSocket, openSocket, setUpSocket } from "./socket_common.ts";
 
 export const ND_NEIGHBOR_ADVERT = 136;
 /** NA flag bits (first byte after the checksum). */
@@ -85,37 +84,24 @@ export function ipv6Forwarding(ifname: string): boolean {
 }
 
 /** One raw ICMPv6 socket that sends unsolicited NAs on any interface. */
-export class NaSender {
-  readonly fd: number;
-  /** Messages sent and send failures, for the daemon's counters. */
-  sent = 0;
-  failures = 0;
-  #closed = false;
-
+export class NaSender extends CountingSocket {
   private constructor(fd: number) {
-    this.fd = fd;
+    super(fd);
   }
 
   /** Opens the socket (needs CAP_NET_RAW); it receives nothing (ICMP6_FILTER blocks all). */
   static open(): NaSender {
     const operation = "opening the neighbour advertisement socket";
-    let fd: number;
-    try {
-      fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-    } catch (e) {
-      if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation);
-      throw e;
-    }
-    try {
+    const fd = openSocket(
+      operation,
+      () => socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6),
+    );
+    setUpSocket(fd, operation, () => {
       setsockoptBytes(fd, IPPROTO_ICMPV6, ICMP6_FILTER, new Uint8Array(32).fill(0xff));
       setsockoptInt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, HOP_LIMIT);
       setsockoptInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, HOP_LIMIT);
       setsockoptInt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
-    } catch (e) {
-      closeFd(fd);
-      if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation, e.call);
-      throw e;
-    }
+    });
     return new NaSender(fd);
   }
 
@@ -125,8 +111,7 @@ export class NaSender {
    * a RangeError for an interface without an Ethernet MAC; counts the failure.
    */
   send(iface: SendInterface, vip: string, router: boolean): void {
-    const operation = `sending unsolicited NA for ${vip} on ${iface.name}`;
-    try {
+    this.counted(`sending unsolicited NA for ${vip} on ${iface.name}`, () => {
       const target = parseIPv6(vip);
       if (target === undefined) throw new RangeError(`'${vip}' is not an IPv6 address`);
       if (iface.mac === undefined || iface.mac.length !== 6) {
@@ -142,18 +127,6 @@ export class NaSender {
         encodeControl([{ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: info }]),
         MSG_DONTWAIT,
       );
-      this.sent++;
-    } catch (e) {
-      this.failures++;
-      if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation);
-      if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-      throw e;
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    });
   }
 }

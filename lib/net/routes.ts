@@ -13,18 +13,15 @@
  * Owns RTM_NEWROUTE/RTM_DELROUTE/RTM_GETROUTE. It must not decide when routes change.
  */
 import type { Family } from "./ipaddr.ts";
-import { formatIp, parseIp } from "./ipaddr.ts";
+import { parseIp } from "./ipaddr.ts";
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   attrU32,
-  isAbsent,
   MessageBuilder,
   type Netlink,
   type NetlinkMessage,
   NLM_F,
-  parseAttributes,
   RTM,
 } from "./netlink.ts";
 import { resolveProtocol, resolveRealms, resolveScope, resolveTable } from "./rt_names.ts";
@@ -34,7 +31,14 @@ import type {
   RouteMetricName,
   RouteType,
 } from "../config/schema/vrrp_route.ts";
-import type { CleanupReport } from "./addresses.ts";
+import {
+  buildRequest,
+  type CleanupReport,
+  dumpParsed,
+  familyByte,
+  familyMessage,
+  removeEach,
+} from "./rt_common.ts";
 
 /** Route attributes (linux/rtnetlink.h RTA_*). */
 export const RTA = {
@@ -326,16 +330,6 @@ function mode(r: RouteEntry): number {
   }
 }
 
-/** Builds a message, reporting a bad name or address as `operation` failing. */
-function build(operation: string, make: () => MessageBuilder): MessageBuilder {
-  try {
-    return make();
-  } catch (e) {
-    if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-    throw e;
-  }
-}
-
 /**
  * Adds a route (prepended unless the entry says `add`/`append`). Throws an `ErrnoError`
  * such as "adding route 203.0.113.0/24 via 192.0.2.254 dev eth0 failed: Network is
@@ -343,7 +337,7 @@ function build(operation: string, make: () => MessageBuilder): MessageBuilder {
  */
 export function addRoute(nl: Netlink, r: RouteEntry): void {
   const operation = `adding route ${routeText(r)}`;
-  const b = build(
+  const b = buildRequest(
     operation,
     () => routeMessage(nl, RTM.NEWROUTE, NLM_F.REQUEST | NLM_F.ACK | mode(r), r, true, operation),
   );
@@ -353,7 +347,7 @@ export function addRoute(nl: Netlink, r: RouteEntry): void {
 /** Removes a route (matching its destination, table, gateway, interface and metric). */
 export function removeRoute(nl: Netlink, r: RouteEntry): void {
   const operation = `removing route ${routeText(r)}`;
-  const b = build(
+  const b = buildRequest(
     operation,
     () => routeMessage(nl, RTM.DELROUTE, NLM_F.REQUEST | NLM_F.ACK, r, false, operation),
   );
@@ -362,16 +356,9 @@ export function removeRoute(nl: Netlink, r: RouteEntry): void {
 
 /** Parses an RTM_NEWROUTE message; undefined for families other than IPv4/IPv6. */
 export function parseRouteMessage(m: NetlinkMessage): KernelRoute | undefined {
-  if (m.body.length < 12) return undefined;
-  const af = m.body[0];
-  if (af !== AF_INET && af !== AF_INET6) return undefined;
-  const family: Family = af === AF_INET ? 4 : 6;
-  const a = parseAttributes(m.body, 12);
-  const size = family === 4 ? 4 : 16;
-  const ip = (t: number) => {
-    const b = a.get(t);
-    return b !== undefined && b.length === size ? formatIp({ family, bytes: b }) : undefined;
-  };
+  const fm = familyMessage(m, 12);
+  if (fm === undefined) return undefined;
+  const { family, attrs: a, ip } = fm;
   const oif = attrU32(a, RTA.OIF);
   const gateway = ip(RTA.GATEWAY);
   const prefsrc = ip(RTA.PREFSRC);
@@ -412,20 +399,20 @@ export function listRoutes(
   nl: Netlink,
   filter: { readonly family?: Family; readonly table?: number } = {},
 ): KernelRoute[] {
-  const msgs = nl.dump(() => {
-    const h = new Uint8Array(12);
-    h[0] = filter.family === undefined ? AF_UNSPEC : filter.family === 4 ? AF_INET : AF_INET6;
-    const b = new MessageBuilder(RTM.GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, h);
-    if (filter.table !== undefined) b.u32(RTA.TABLE, filter.table);
-    return b;
-  }, "listing routes");
-  const out: KernelRoute[] = [];
-  for (const m of msgs) {
-    if (m.type !== RTM.NEWROUTE) continue;
-    const r = parseRouteMessage(m);
-    if (r !== undefined && (filter.table === undefined || r.table === filter.table)) out.push(r);
-  }
-  return out;
+  return dumpParsed(
+    nl,
+    () => {
+      const h = new Uint8Array(12);
+      h[0] = familyByte(filter.family);
+      const b = new MessageBuilder(RTM.GETROUTE, NLM_F.REQUEST | NLM_F.DUMP, h);
+      if (filter.table !== undefined) b.u32(RTA.TABLE, filter.table);
+      return b;
+    },
+    "listing routes",
+    RTM.NEWROUTE,
+    parseRouteMessage,
+    (r) => filter.table === undefined || r.table === filter.table,
+  );
 }
 
 /**
@@ -433,15 +420,8 @@ export function listRoutes(
  * that is not there, or whose interface is gone, is fine; other failures are collected.
  */
 export function removeLeftoverRoutes(nl: Netlink, entries: readonly RouteEntry[]): CleanupReport {
-  const report: CleanupReport = { removed: [], failed: [] };
-  for (const r of entries) {
-    try {
-      removeRoute(nl, r);
-      report.removed.push(routeText(r));
-    } catch (e) {
-      if (isAbsent(e)) continue;
-      report.failed.push(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-  return report;
+  return removeEach(entries, (r) => {
+    removeRoute(nl, r);
+    return routeText(r);
+  });
 }

@@ -11,20 +11,17 @@
  * Owns RTM_NEWRULE/RTM_DELRULE/RTM_GETRULE. It must not decide when rules change.
  */
 import type { Family } from "./ipaddr.ts";
-import { formatIp, parseIp } from "./ipaddr.ts";
+import { parseIp } from "./ipaddr.ts";
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   attrString,
   attrU32,
   attrU8,
-  isAbsent,
   MessageBuilder,
   type Netlink,
   type NetlinkMessage,
   NLM_F,
-  parseAttributes,
   RTM,
 } from "./netlink.ts";
 import {
@@ -36,7 +33,14 @@ import {
 } from "./rt_names.ts";
 import { RTPROT_KEEPALIVED } from "./routes.ts";
 import { describeRule, type RuleEntry } from "../config/schema/vrrp_rule.ts";
-import type { CleanupReport } from "./addresses.ts";
+import {
+  buildRequest,
+  type CleanupReport,
+  dumpParsed,
+  familyByte,
+  familyMessage,
+  removeEach,
+} from "./rt_common.ts";
 
 /** Rule attributes (linux/fib_rules.h FRA_*). */
 export const FRA = {
@@ -202,15 +206,6 @@ export function ruleText(r: RuleEntry): string {
   return `rule ${describeRule(r)}`;
 }
 
-function build(operation: string, make: () => MessageBuilder): MessageBuilder {
-  try {
-    return make();
-  } catch (e) {
-    if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-    throw e;
-  }
-}
-
 /**
  * Adds a rule. Throws an `ErrnoError` such as "adding rule from 192.0.2.100 table 100
  * preference 1000 failed: File exists (EEXIST)", or a RangeError for an unknown name.
@@ -218,28 +213,21 @@ function build(operation: string, make: () => MessageBuilder): MessageBuilder {
 export function addRule(nl: Netlink, r: RuleEntry): void {
   const operation = `adding ${ruleText(r)}`;
   const flags = NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL;
-  nl.request(build(operation, () => ruleMessage(RTM.NEWRULE, flags, r, true)), operation);
+  nl.request(buildRequest(operation, () => ruleMessage(RTM.NEWRULE, flags, r, true)), operation);
 }
 
 /** Removes a rule (the first one matching everything the entry names). */
 export function removeRule(nl: Netlink, r: RuleEntry): void {
   const operation = `removing ${ruleText(r)}`;
   const flags = NLM_F.REQUEST | NLM_F.ACK;
-  nl.request(build(operation, () => ruleMessage(RTM.DELRULE, flags, r, false)), operation);
+  nl.request(buildRequest(operation, () => ruleMessage(RTM.DELRULE, flags, r, false)), operation);
 }
 
 /** Parses an RTM_NEWRULE message; undefined for families other than IPv4/IPv6. */
 export function parseRuleMessage(m: NetlinkMessage): KernelRule | undefined {
-  if (m.body.length < 12) return undefined;
-  const af = m.body[0];
-  if (af !== AF_INET && af !== AF_INET6) return undefined;
-  const family: Family = af === AF_INET ? 4 : 6;
-  const a = parseAttributes(m.body, 12);
-  const size = family === 4 ? 4 : 16;
-  const ip = (t: number) => {
-    const b = a.get(t);
-    return b !== undefined && b.length === size ? formatIp({ family, bytes: b }) : undefined;
-  };
+  const fm = familyMessage(m, 12);
+  if (fm === undefined) return undefined;
+  const { family, attrs: a, ip } = fm;
   const v = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
   const opt = <K extends string, V>(k: K, value: V | undefined) =>
     value === undefined ? {} : { [k]: value } as Record<K, V>;
@@ -264,18 +252,17 @@ export function parseRuleMessage(m: NetlinkMessage): KernelRule | undefined {
 
 /** The rules of one family (or both). */
 export function listRules(nl: Netlink, filter: { readonly family?: Family } = {}): KernelRule[] {
-  const msgs = nl.dump(() => {
-    const h = new Uint8Array(12);
-    h[0] = filter.family === undefined ? AF_UNSPEC : filter.family === 4 ? AF_INET : AF_INET6;
-    return new MessageBuilder(RTM.GETRULE, NLM_F.REQUEST | NLM_F.DUMP, h);
-  }, "listing rules");
-  const out: KernelRule[] = [];
-  for (const m of msgs) {
-    if (m.type !== RTM.NEWRULE) continue;
-    const r = parseRuleMessage(m);
-    if (r !== undefined) out.push(r);
-  }
-  return out;
+  return dumpParsed(
+    nl,
+    () => {
+      const h = new Uint8Array(12);
+      h[0] = familyByte(filter.family);
+      return new MessageBuilder(RTM.GETRULE, NLM_F.REQUEST | NLM_F.DUMP, h);
+    },
+    "listing rules",
+    RTM.NEWRULE,
+    parseRuleMessage,
+  );
 }
 
 /**
@@ -283,15 +270,8 @@ export function listRules(nl: Netlink, filter: { readonly family?: Family } = {}
  * is not there is fine; other failures are collected.
  */
 export function removeLeftoverRules(nl: Netlink, entries: readonly RuleEntry[]): CleanupReport {
-  const report: CleanupReport = { removed: [], failed: [] };
-  for (const r of entries) {
-    try {
-      removeRule(nl, r);
-      report.removed.push(ruleText(r));
-    } catch (e) {
-      if (isAbsent(e)) continue;
-      report.failed.push(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-  return report;
+  return removeEach(entries, (r) => {
+    removeRule(nl, r);
+    return ruleText(r);
+  });
 }

@@ -22,7 +22,6 @@ import {
   AF_INET6,
   bind as bindFd,
   bindToDevice,
-  close as closeFd,
   type ControlMessage,
   dropAllReceived,
   encodeControl,
@@ -66,6 +65,7 @@ import {
   socket,
   SOL_SOCKET,
 } from "../../ffi/libc.ts";
+import { CountingSocket, openSocket, OwnedSocket, setUpSocket } from "./socket_common.ts";
 import { type Family, type IpAddress, isLinkLocal6, isMulticast, parseIp } from "./ipaddr.ts";
 
 /** IP protocol number of VRRP. */
@@ -125,31 +125,12 @@ function address(text: string, family: Family, what: string): Uint8Array {
   return ip.bytes;
 }
 
-/** Runs socket set-up, closing `fd` and naming `operation` (and the step) if a step fails. */
-function setUp(fd: number, operation: string, steps: () => void): void {
-  try {
-    steps();
-  } catch (e) {
-    closeFd(fd);
-    if (e instanceof ErrnoError) {
-      throw new ErrnoError(e.call, e.errno, operation, e.operation ?? e.call);
-    }
-    if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-    throw e;
-  }
-}
-
 function rawSocket(family: Family, protocol: number, operation: string): number {
-  try {
-    return socket(
-      family === 4 ? AF_INET : AF_INET6,
-      SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-      protocol,
-    );
-  } catch (e) {
-    if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation);
-    throw e;
-  }
+  return openSocket(
+    operation,
+    () =>
+      socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
+  );
 }
 
 function ipMreqn(group: Uint8Array, ifindex: number): Uint8Array {
@@ -160,19 +141,17 @@ function ipMreqn(group: Uint8Array, ifindex: number): Uint8Array {
 }
 
 /** The receive socket of one interface and family. */
-export class VrrpReceiver {
+export class VrrpReceiver extends OwnedSocket {
   readonly family: Family;
   readonly ifname: string;
   readonly ifindex: number;
-  readonly fd: number;
   readonly #bufs = new MessageBuffers(RECEIVE_BUFFER, 256);
-  #closed = false;
 
   private constructor(family: Family, ifname: string, ifindex: number, fd: number) {
+    super(fd);
     this.family = family;
     this.ifname = ifname;
     this.ifindex = ifindex;
-    this.fd = fd;
   }
 
   /**
@@ -184,7 +163,7 @@ export class VrrpReceiver {
     const operation = `opening the IPv${o.family} VRRP receive socket on ${o.ifname}${mode}`;
     const fd = rawSocket(o.family, IPPROTO_VRRP, operation);
     let ifindex = 0;
-    setUp(fd, operation, () => {
+    setUpSocket(fd, operation, () => {
       ifindex = ifNameToIndex(o.ifname);
       bindToDevice(fd, o.ifname);
       setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, SOCKET_RCVBUF);
@@ -260,12 +239,6 @@ export class VrrpReceiver {
       truncated: r.truncated,
     };
   }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
-  }
 }
 
 /** An IPv4 datagram as received on a raw socket: the header gives source, destination, TTL. */
@@ -308,21 +281,16 @@ export interface VrrpSend {
 }
 
 /** The send socket of one interface and family. */
-export class VrrpSender {
+export class VrrpSender extends CountingSocket {
   readonly family: Family;
   readonly ifname: string;
   readonly ifindex: number;
-  readonly fd: number;
-  /** Packets sent and send failures, for the daemon's counters. */
-  sent = 0;
-  failures = 0;
-  #closed = false;
 
   private constructor(family: Family, ifname: string, ifindex: number, fd: number) {
+    super(fd);
     this.family = family;
     this.ifname = ifname;
     this.ifindex = ifindex;
-    this.fd = fd;
   }
 
   /** Opens the socket; throws an `ErrnoError` naming the interface. */
@@ -331,7 +299,7 @@ export class VrrpSender {
     // IPv4: protocol IPPROTO_RAW would imply IP_HDRINCL too; keepalived uses 112 and sets it.
     const fd = rawSocket(o.family, IPPROTO_VRRP, operation);
     let ifindex = 0;
-    setUp(fd, operation, () => {
+    setUpSocket(fd, operation, () => {
       ifindex = ifNameToIndex(o.ifname);
       bindToDevice(fd, o.ifname);
       dropAllReceived(fd);
@@ -358,8 +326,7 @@ export class VrrpSender {
    * failed: No such device (ENODEV)") and counts the failure.
    */
   send(p: VrrpSend): void {
-    const operation = `sending a VRRP packet to ${p.destination} on ${this.ifname}`;
-    try {
+    this.counted(`sending a VRRP packet to ${p.destination} on ${this.ifname}`, () => {
       const dest = parseIp(p.destination);
       if (dest === undefined || dest.family !== this.family) {
         throw new RangeError(`destination '${p.destination}' is not an IPv${this.family} address`);
@@ -394,18 +361,6 @@ export class VrrpSender {
           MSG_DONTWAIT | (multicast ? MSG_DONTROUTE : 0),
         );
       }
-      this.sent++;
-    } catch (e) {
-      this.failures++;
-      if (e instanceof ErrnoError) throw new ErrnoError(e.call, e.errno, operation);
-      if (e instanceof RangeError) throw new RangeError(`${operation} failed: ${e.message}`);
-      throw e;
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    });
   }
 }

@@ -7,6 +7,16 @@
  */
 import type { RejectReason } from "./receive.ts";
 
+/** The auth_hmac counters (§2.3.8), one per authentication-extension rejection. */
+const AUTH_EXT_COUNTERS = [
+  "auth_ext_missing",
+  "auth_ext_malformed",
+  "auth_ext_unknown_key",
+  "auth_ext_invalid_hmac",
+  "auth_ext_stale",
+  "auth_ext_replay",
+] as const;
+
 /** The counters keepalived prints, in the order of the JSON `stats` object (§6.5). */
 export const STATS_COUNTERS = [
   "advert_rcvd",
@@ -21,12 +31,7 @@ export const STATS_COUNTERS = [
   "invalid_authtype",
   "authtype_mismatch",
   "auth_failure",
-  "auth_ext_missing",
-  "auth_ext_malformed",
-  "auth_ext_unknown_key",
-  "auth_ext_invalid_hmac",
-  "auth_ext_stale",
-  "auth_ext_replay",
+  ...AUTH_EXT_COUNTERS,
   "pri_zero_rcvd",
   "pri_zero_sent",
 ] as const;
@@ -45,14 +50,7 @@ export type CounterName = StatsCounterName | typeof SNMP_ONLY_COUNTERS[number];
 export type VrrpCounters = { [K in CounterName]: number };
 
 /** The auth_hmac counters are 32-bit in keepalived (§2.3.8) and wrap there. */
-const WRAP_32: ReadonlySet<CounterName> = new Set([
-  "auth_ext_missing",
-  "auth_ext_malformed",
-  "auth_ext_unknown_key",
-  "auth_ext_invalid_hmac",
-  "auth_ext_stale",
-  "auth_ext_replay",
-]);
+const WRAP_32: ReadonlySet<CounterName> = new Set(AUTH_EXT_COUNTERS);
 
 /** All counters at zero. Counters survive a reload (§6.4): keep the object across one. */
 export function newCounters(): VrrpCounters {

@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { toyInstanceFields, toyRoot } from "./_toy_schema.ts";
+import { nodesOf } from "./_load.ts";
 import type { Node } from "../../lib/config/ast.ts";
 import { DiagnosticSink } from "../../lib/config/diagnostic.ts";
-import { lexLine } from "../../lib/config/lexer.ts";
 import {
   blockToKeepalived,
   blockToPlain,
@@ -19,101 +20,23 @@ import {
   multi,
   optional,
   parseBlock,
-  value,
-  type ValueType,
 } from "../../lib/config/schema.ts";
-import {
-  blockName,
-  flag,
-  int,
-  oneOf,
-  optBool,
-  script,
-  seconds,
-  text,
-  word,
-  wordList,
-} from "../../lib/config/types.ts";
+import { blockName, int, optBool, wordList } from "../../lib/config/types.ts";
 
-// A small schema with every field kind, standing in for the real keyword schemas.
-
-const noHeader: ValueType<null> = {
-  toml: "words",
-  describe: "no header",
-  parse: () => null,
-  print: () => [],
-};
-
-const auth = defineBlock({
-  name: "authentication",
-  fields: {
-    auth_type: optional(oneOf(["PASS", "AH"])),
-    auth_pass: optional(word({ maxLen: 8 }), { secret: true }),
-  },
-});
+// The shared toy schema (tests/config/_toy_schema.ts), with secret blocks and optBool.
 
 const keys = defineBlock({
   name: "auth_hmac",
   fields: { key: multi(wordList("id and secret", 2)), active_key: optional(int(0, 255)) },
 });
 
-const check = defineBlock({
-  name: "TCP_CHECK",
-  fields: { connect_timeout: value(seconds(0, 100), 5_000_000), retry: optional(int(0, 10)) },
-});
-
-const server = defineBlock({
-  name: "real_server",
-  fields: { weight: value(int(0, 100), 1), TCP_CHECK: blocks(check, noHeader) },
-});
-
 const instance = defineBlock({
   name: "vrrp_instance",
-  fields: {
-    state: optional(oneOf(["MASTER", "BACKUP"])),
-    priority: value(int(1, 255), 100),
-    advert_int: value(seconds(0.01, 255), 1_000_000),
-    nopreempt: optional(flag),
-    smtp_alert: optional(optBool),
-    notify_master: optional(script),
-    track: multi(wordList()),
-    virtual_ipaddress: list(wordList("address")),
-    authentication: block(auth),
-    auth_hmac: block(keys, { secret: true }),
-  },
+  fields: { ...toyInstanceFields(optBool), auth_hmac: block(keys, { secret: true }) },
   aliases: { prio: "deprecated:priority" },
 });
 
-const root = defineBlock({
-  name: "the top level",
-  fields: {
-    router_id: optional(text()),
-    group: list(word(), { perToken: true }),
-    vrrp_instance: blocks(instance, blockName, { unique: true }),
-    real_server: blocks(server, wordList("address and port", 2)),
-  },
-});
-
-/** keepalived text → nodes, with the real lexer and a minimal brace matcher. */
-function nodesOf(text: string): Node[] {
-  const lines = text.split("\n").flatMap((l, i) => lexLine(l, "t.conf", i + 1).lines);
-  let i = 0;
-  const level = (): Node[] => {
-    const out: Node[] = [];
-    while (i < lines.length) {
-      const l = lines[i++]!;
-      if (l.raw === "}") return out;
-      const [k, ...args] = l.tokens;
-      const node = { keyword: k!.text, args, raw: l.raw, loc: l.loc };
-      if (lines[i]?.raw === "{") {
-        i++;
-        out.push({ ...node, children: level() });
-      } else out.push(node);
-    }
-    return out;
-  };
-  return level();
-}
+const root = toyRoot(instance);
 
 const AT = { file: "t.conf", line: 0, column: 0 };
 

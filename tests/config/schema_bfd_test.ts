@@ -1,9 +1,6 @@
 import { assertEquals } from "../_assert.ts";
-import { DiagnosticSink } from "../../lib/config/diagnostic.ts";
-import { preprocessText } from "../../lib/config/preprocess.ts";
-import { buildTree } from "../../lib/config/tree.ts";
-import { memoryFs } from "../../lib/config/source.ts";
-import { defineBlock, optional, parseBlock } from "../../lib/config/schema.ts";
+import { loadWith, only, parseValueWith } from "./_load.ts";
+import { defineBlock } from "../../lib/config/schema.ts";
 import {
   bfdRootFields,
   formatMs,
@@ -21,33 +18,12 @@ const root = defineBlock({
 });
 
 function load(text: string) {
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(text, F, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const cfg = parseBlock(root, buildTree(pp.lines, sink), { file: F, line: 0, column: 0 }, sink);
-  return { cfg, diags: sink.items.map((d) => `${d.class}: ${d.message}`) };
-}
-
-function only<T>(list: readonly T[]): T {
-  assertEquals(list.length, 1, `expected exactly one element, got ${list.length}`);
-  return list[0] as T;
+  const { cfg, diags } = loadWith(root, text, F);
+  return { cfg, diags };
 }
 
 function parseWith<T>(type: ValueType<T>, word: string): { value: T | undefined; diags: string[] } {
-  const schema = defineBlock({ name: "t", fields: { v: optional(type) } });
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(`v ${word}\n`, F, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const m = parseBlock(schema, buildTree(pp.lines, sink), { file: F, line: 0, column: 0 }, sink);
-  return { value: m.v as T | undefined, diags: sink.items.map((d) => d.message) };
+  return parseValueWith(type, word, F, "v");
 }
 
 Deno.test("bfd_instance defaults: 10 ms intervals, 1 s idle, multiplier 5, ttl by family, both event targets", () => {

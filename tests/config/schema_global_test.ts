@@ -1,8 +1,8 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
-import type { Token } from "../../lib/config/ast.ts";
-import { DiagClass, type Diagnostic, DiagnosticSink } from "../../lib/config/diagnostic.ts";
+import { ctxFor, hasMsg, toks } from "./_load.ts";
+import { DiagClass, DiagnosticSink } from "../../lib/config/diagnostic.ts";
 import { loadConfigText, type LoadResult } from "../../lib/config/load.ts";
-import type { ParseContext, ValueType } from "../../lib/config/schema.ts";
+import type { ValueType } from "../../lib/config/schema.ts";
 import {
   cpuList,
   fifoSpec,
@@ -23,36 +23,6 @@ function g(r: LoadResult) {
   const gd = r.config.global_defs;
   assert(gd !== undefined, "global_defs missing from the model");
   return gd;
-}
-
-function hasMsg(r: LoadResult, part: string, cls?: DiagClass): Diagnostic {
-  const d = r.sink.items.find((x) =>
-    x.message.includes(part) && (cls === undefined || x.class === cls)
-  );
-  assert(
-    d !== undefined,
-    `no diagnostic containing '${part}'${cls ? ` (${cls})` : ""} in:\n${
-      r.sink.items.map((x) => x.message).join("\n")
-    }`,
-  );
-  return d;
-}
-
-function ctxFor(keyword: string, sink: DiagnosticSink): ParseContext {
-  const loc = { file: "t.conf", line: 1, column: 1 };
-  return {
-    sink,
-    node: { keyword, args: [], raw: keyword, loc },
-    keyword,
-    loc: () => loc,
-    error: (m, _i, c) => sink.report(c ?? DiagClass.GENERAL_ERROR, m, loc, keyword),
-    warn: (m, _i, c) => sink.report(c ?? DiagClass.WARNING, m, loc, keyword),
-    missing: (w) => sink.report(DiagClass.MISSING_PARAMETER, `missing ${w}`, loc, keyword),
-  };
-}
-
-function toks(words: readonly string[]): Token[] {
-  return words.map((w) => ({ text: w, quoted: false, column: 0 }));
 }
 
 /** Parse `line`, print it, parse again: the values must be equal. */

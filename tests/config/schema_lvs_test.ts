@@ -1,8 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { loadWith, only, parseValueWith, treeOf } from "./_load.ts";
 import { DiagClass, DiagnosticSink } from "../../lib/config/diagnostic.ts";
-import { preprocessText } from "../../lib/config/preprocess.ts";
-import { buildTree } from "../../lib/config/tree.ts";
-import { memoryFs } from "../../lib/config/source.ts";
 import {
   block,
   blocks,
@@ -62,17 +60,7 @@ const testRoot = defineBlock({
 const F = "lvs.conf";
 
 function load(text: string) {
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(text, F, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const nodes = buildTree(pp.lines, sink);
-  const cfg = parseBlock(testRoot, nodes, { file: F, line: 0, column: 0 }, sink);
-  const diags = sink.items.map((d) => `${d.class}: ${d.message}`);
-  return { cfg, diags, sink };
+  return loadWith(testRoot, text, F);
 }
 
 /** A virtual server with the keywords keepalived wants, around `body`. */
@@ -84,25 +72,11 @@ function vs(
   return `virtual_server ${header} {\n${extra}\n${body}\n}\n`;
 }
 
-function only<T>(list: readonly T[]): T {
-  assertEquals(list.length, 1, `expected exactly one element, got ${list.length}`);
-  return list[0] as T;
-}
-
-/** Parse `line` with `type`, as the value of a keyword `v`. */
+/** Parse `line` with `type`, as the value of a keyword `entry`. */
 function parseWith<T>(type: ValueType<T>, line: string): { value: T | undefined; diags: string[] } {
   // Group entries are also written after the explicit `entry` keyword; other types
   // ignore the keyword's name.
-  const schema = defineBlock({ name: "t", fields: { entry: optional(type) } });
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(`entry ${line}\n`, F, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const m = parseBlock(schema, buildTree(pp.lines, sink), { file: F, line: 0, column: 0 }, sink);
-  return { value: m.entry as T | undefined, diags: sink.items.map((d) => d.message) };
+  return parseValueWith(type, line, F);
 }
 
 /** parse(print(parse(line))) equals parse(line), with no diagnostics either time. */
@@ -1012,14 +986,8 @@ for (const [name, expected] of Object.entries(LVS_SAMPLES)) {
     const file = `${SAMPLES}/keepalived.conf.${name}`;
     const sink = new DiagnosticSink();
     const text = Deno.readTextFileSync(file);
-    const pp = preprocessText(text, file, {
-      fs: memoryFs({}),
-      sink,
-      configId: "",
-      env: () => undefined,
-    });
     // global_defs and VRRP blocks belong to other schemas; only the LVS ones are loaded.
-    const nodes = buildTree(pp.lines, sink).filter((n) => LVS_KEYWORDS.has(n.keyword));
+    const nodes = treeOf(text, file, sink).filter((n) => LVS_KEYWORDS.has(n.keyword));
     const cfg = parseBlock(testRoot, nodes, { file, line: 0, column: 0 }, sink);
     assertEquals(sink.items.map((d) => `${d.class}: ${d.message}`), expected);
     assert(cfg.virtual_server.length > 0, "no virtual_server was loaded");
@@ -1046,14 +1014,7 @@ for (const [name, expected] of Object.entries(LVS_SAMPLES)) {
 
 Deno.test("sample quorum: alpha, omega, quorum and hysteresis are kept as written", () => {
   const file = `${SAMPLES}/keepalived.conf.quorum`;
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(Deno.readTextFileSync(file), file, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const cfg = parseBlock(testRoot, buildTree(pp.lines, sink), { file, line: 0, column: 0 }, sink);
+  const { cfg } = loadWith(testRoot, Deno.readTextFileSync(file), file);
   const v = only(cfg.virtual_server);
   assertEquals([v.alpha, v.omega, v.quorum, v.hysteresis, v.real_server.length], [
     true,

@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { ctxFor, hasMsg } from "./_load.ts";
 import type { Token } from "../../lib/config/ast.ts";
 import { DiagClass, type Diagnostic, DiagnosticSink } from "../../lib/config/diagnostic.ts";
 import { loadConfig, loadConfigText, type LoadResult } from "../../lib/config/load.ts";
-import type { ParseContext, ValueType } from "../../lib/config/schema.ts";
+import type { ValueType } from "../../lib/config/schema.ts";
 import type { KadConfig } from "../../lib/config/schema/root.ts";
 import { staticAddressLine, virtualAddressLine } from "../../lib/config/schema/vrrp_address.ts";
 import { staticRouteLine, virtualRouteLine } from "../../lib/config/schema/vrrp_route.ts";
@@ -31,17 +32,6 @@ function msgs(r: LoadResult): string[] {
   return r.sink.items.map((d) => d.message);
 }
 
-function hasMsg(r: LoadResult, part: string, cls?: DiagClass): Diagnostic {
-  const d = r.sink.items.find((x) =>
-    x.message.includes(part) && (cls === undefined || x.class === cls)
-  );
-  assert(
-    d !== undefined,
-    `no diagnostic containing '${part}'${cls ? ` of class ${cls}` : ""} in:\n${msgs(r).join("\n")}`,
-  );
-  return d;
-}
-
 function noMsg(r: LoadResult, part: string): void {
   assert(
     !msgs(r).some((m) => m.includes(part)),
@@ -65,20 +55,6 @@ ${body}
 ${vip === "" ? "" : `  virtual_ipaddress {\n    ${vip}\n  }`}
 }
 `;
-}
-
-/** A parse context for calling a value type directly. */
-function ctxFor(keyword: string, sink: DiagnosticSink): ParseContext {
-  const loc = { file: "t.conf", line: 1, column: 1 };
-  return {
-    sink,
-    node: { keyword, args: [], raw: keyword, loc },
-    keyword,
-    loc: () => loc,
-    error: (m, _i, c) => sink.report(c ?? DiagClass.GENERAL_ERROR, m, loc, keyword),
-    warn: (m, _i, c) => sink.report(c ?? DiagClass.WARNING, m, loc, keyword),
-    missing: (w) => sink.report(DiagClass.MISSING_PARAMETER, `missing ${w}`, loc, keyword),
-  };
 }
 
 function tokens(words: readonly string[]): Token[] {

@@ -1,86 +1,23 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { toyInstanceFields, toyRoot } from "./_toy_schema.ts";
+import { nodesOf } from "./_load.ts";
 import type { Node } from "../../lib/config/ast.ts";
 import { DiagClass, DiagnosticSink } from "../../lib/config/diagnostic.ts";
-import { lexLine } from "../../lib/config/lexer.ts";
 import { blockToPlain, blockToToml } from "../../lib/config/print.ts";
-import {
-  block,
-  blocks,
-  defineBlock,
-  list,
-  multi,
-  optional,
-  parseBlock,
-  value,
-  type ValueType,
-} from "../../lib/config/schema.ts";
+import { defineBlock, parseBlock } from "../../lib/config/schema.ts";
 import { decimalText, tomlToNodesFor } from "../../lib/config/toml.ts";
-import {
-  blockName,
-  bool,
-  flag,
-  int,
-  oneOf,
-  script,
-  seconds,
-  text,
-  word,
-  wordList,
-} from "../../lib/config/types.ts";
+import { bool } from "../../lib/config/types.ts";
 
-// A small schema with every field kind, standing in for the real keyword schemas.
-
-const noHeader: ValueType<null> = {
-  toml: "words",
-  describe: "no header",
-  parse: () => null,
-  print: () => [],
-};
-
-const auth = defineBlock({
-  name: "authentication",
-  fields: {
-    auth_type: optional(oneOf(["PASS", "AH"])),
-    auth_pass: optional(word({ maxLen: 8 }), { secret: true }),
-  },
-});
-
-const check = defineBlock({
-  name: "TCP_CHECK",
-  fields: { connect_timeout: value(seconds(0, 100), 5_000_000), retry: optional(int(0, 10)) },
-});
-
-const server = defineBlock({
-  name: "real_server",
-  fields: { weight: value(int(0, 100), 1), TCP_CHECK: blocks(check, noHeader) },
-});
+// The shared toy schema (tests/config/_toy_schema.ts), with a bool and an ignored keyword.
 
 const instance = defineBlock({
   name: "vrrp_instance",
-  fields: {
-    state: optional(oneOf(["MASTER", "BACKUP"])),
-    priority: value(int(1, 255), 100),
-    advert_int: value(seconds(0.01, 255), 1_000_000),
-    nopreempt: optional(flag),
-    smtp_alert: optional(bool),
-    notify_master: optional(script),
-    track: multi(wordList()),
-    virtual_ipaddress: list(wordList("address")),
-    authentication: block(auth),
-  },
+  fields: toyInstanceFields(bool),
   aliases: { prio: "deprecated:priority" },
   ignored: { snmp_thing: "SNMP is not supported" },
 });
 
-const root = defineBlock({
-  name: "the top level",
-  fields: {
-    router_id: optional(text()),
-    group: list(word(), { perToken: true }),
-    vrrp_instance: blocks(instance, blockName, { unique: true }),
-    real_server: blocks(server, wordList("address and port", 2)),
-  },
-});
+const root = toyRoot(instance);
 
 const AT = { file: "t", line: 0, column: 0 };
 
@@ -93,24 +30,8 @@ function fromToml(src: string) {
 
 /** keepalived text → model, with the real lexer and a minimal brace matcher. */
 function fromConf(src: string) {
-  const lines = src.split("\n").flatMap((l, i) => lexLine(l, "t.conf", i + 1).lines);
-  let i = 0;
-  const level = (): Node[] => {
-    const out: Node[] = [];
-    while (i < lines.length) {
-      const l = lines[i++]!;
-      if (l.raw === "}") return out;
-      const [k, ...args] = l.tokens;
-      const node = { keyword: k!.text, args, raw: l.raw, loc: l.loc };
-      if (lines[i]?.raw === "{") {
-        i++;
-        out.push({ ...node, children: level() });
-      } else out.push(node);
-    }
-    return out;
-  };
   const sink = new DiagnosticSink();
-  const model = parseBlock(root, level(), { ...AT, file: "t.conf" }, sink);
+  const model = parseBlock(root, nodesOf(src), { ...AT, file: "t.conf" }, sink);
   return { model, sink };
 }
 

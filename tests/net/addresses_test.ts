@@ -5,9 +5,9 @@
  * the clean-up of leftovers of a previous run (§3.3).
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
-import { Netlink } from "../../lib/net/netlink.ts";
+import { netlinkVethLab, opts, thrown } from "./_in_netns.ts";
+import type { Netns } from "../harness/netns.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import {
   addAddress,
   IFA_F,
@@ -16,21 +16,6 @@ import {
   removeLeftoverAddresses,
 } from "../../lib/net/addresses.ts";
 import type { IpAddressEntry } from "../../lib/config/schema/vrrp_address.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the call to throw");
-}
 
 type IpAddrInfo = Record<string, unknown> & { local: string };
 
@@ -42,13 +27,8 @@ async function ipAddr(ns: Netns, ifname: string): Promise<IpAddrInfo[]> {
   return out[0]?.addr_info ?? [];
 }
 
-async function setup(hint: string) {
-  const lab = await Lab.create(hint);
-  const ns = await lab.namespace();
-  const peer = await lab.namespace();
-  const link = await lab.vethPair(ns, peer, { addrA: "192.0.2.1/24" });
-  const nl = inside(ns, () => Netlink.open());
-  return { lab, ns, dev: link.a.ifname, nl };
+function setup(hint: string) {
+  return netlinkVethLab(hint, "192.0.2.1/24");
 }
 
 Deno.test(

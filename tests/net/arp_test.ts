@@ -4,27 +4,12 @@
  * interface's MAC, as tcpdump on the other end of a veth pair sees it.
  */
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
+import { dumped, hex, inside, opts } from "./_in_netns.ts";
+import { Lab } from "../harness/netns.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import { ArpSender, buildGratuitousArp } from "../../lib/net/arp.ts";
 import { Netlink } from "../../lib/net/netlink.ts";
 import { getLink } from "../../lib/net/monitor.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function hex(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-/** The bytes of tcpdump's `-xx` dump (lines "\t0xOFFS:  hex"; deeper ones are decodes). */
-function dumped(output: string): string {
-  return output.split("\n").filter((l) => /^\t0x[0-9a-f]{4}:/.test(l))
-    .map((l) => l.replace(/^\t0x[0-9a-f]{4}:\s+/, "").replace(/\s+/g, "")).join("");
-}
 
 Deno.test("a gratuitous ARP frame is an ARP request from the VIP to the VIP, broadcast", () => {
   const mac = new Uint8Array([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);

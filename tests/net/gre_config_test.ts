@@ -1,8 +1,6 @@
 import { assertEquals } from "../_assert.ts";
+import { loadWith } from "../config/_load.ts";
 import { DiagnosticSink } from "../../lib/config/diagnostic.ts";
-import { preprocessText } from "../../lib/config/preprocess.ts";
-import { buildTree } from "../../lib/config/tree.ts";
-import { memoryFs } from "../../lib/config/source.ts";
 import { defineBlock, parseBlock } from "../../lib/config/schema.ts";
 import { modelToNodes, renderKeepalived } from "../../lib/config/print.ts";
 import { tomlToNodesFor } from "../../lib/config/toml.ts";
@@ -17,15 +15,8 @@ const root = defineBlock({
 });
 
 function load(text: string) {
-  const sink = new DiagnosticSink();
-  const pp = preprocessText(text, F, {
-    fs: memoryFs({}),
-    sink,
-    configId: "",
-    env: () => undefined,
-  });
-  const cfg = parseBlock(root, buildTree(pp.lines, sink), { file: F, line: 0, column: 0 }, sink);
-  return { cfg, diags: sink.items.map((d) => `${d.class}: ${d.message}`) };
+  const { cfg, diags } = loadWith(root, text, F);
+  return { cfg, diags };
 }
 
 Deno.test("gre_keepalive blocks: defaults are mode auto, no replace, no force, program by device", () => {

@@ -5,18 +5,12 @@
  * are reported as an overrun; the start-up snapshot describes the links.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { Lab, type Netns, waitFor } from "../harness/netns.ts";
-import { withNetNamespace } from "../../ffi/libc.ts";
+import { inside, opts } from "./_in_netns.ts";
+import { Lab, waitFor } from "../harness/netns.ts";
 import { Netlink } from "../../lib/net/netlink.ts";
 import { getLink, listLinks, type NetEvent, NetMonitor } from "../../lib/net/monitor.ts";
 import { Reactor } from "../../lib/runtime/reactor.ts";
 import type { Logger } from "../../lib/runtime/log.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
 
 const quiet: Logger = { detail: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 

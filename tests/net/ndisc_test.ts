@@ -6,8 +6,8 @@
  * the other end of a veth pair checks the wire.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { withNetNamespace } from "../../ffi/libc.ts";
+import { dumped, hex, inside, opts } from "./_in_netns.ts";
+import { Lab } from "../harness/netns.ts";
 import {
   buildUnsolicitedNa,
   icmp6Checksum,
@@ -18,24 +18,8 @@ import { Netlink } from "../../lib/net/netlink.ts";
 import { getLink } from "../../lib/net/monitor.ts";
 import { parseIPv6 } from "../../lib/net/ipaddr.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function hex(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 function fromHex(h: string): Uint8Array {
   return new Uint8Array((h.match(/../g) ?? []).map((x) => parseInt(x, 16)));
-}
-
-/** The bytes of tcpdump's `-xx` dump (lines "\t0xOFFS:  hex"; deeper ones are decodes). */
-function dumped(output: string): string {
-  return output.split("\n").filter((l) => /^\t0x[0-9a-f]{4}:/.test(l))
-    .map((l) => l.replace(/^\t0x[0-9a-f]{4}:\s+/, "").replace(/\s+/g, "")).join("");
 }
 
 const VIP = "2001:db8::100";

@@ -4,8 +4,9 @@
  * lookups; and the pure message/attribute codec on well-formed and malformed bytes.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
+import { inside, opts, thrown } from "./_in_netns.ts";
+import { Lab } from "../harness/netns.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import {
   attrString,
   attrU32,
@@ -17,21 +18,6 @@ import {
   parseMessages,
   RTM,
 } from "../../lib/net/netlink.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the call to throw");
-}
 
 const IFF_UP = 1;
 

@@ -5,9 +5,9 @@
  * multipath; errors name the route; leftovers of a previous run are removed (§3.3).
  */
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
-import { Netlink } from "../../lib/net/netlink.ts";
+import { netlinkVethLab, opts, thrown } from "./_in_netns.ts";
+import type { Netns } from "../harness/netns.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import {
   addRoute,
   listRoutes,
@@ -17,28 +17,8 @@ import {
 } from "../../lib/net/routes.ts";
 import type { RouteEntry } from "../../lib/config/schema/vrrp_route.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the call to throw");
-}
-
-async function setup(hint: string) {
-  const lab = await Lab.create(hint);
-  const ns = await lab.namespace();
-  const peer = await lab.namespace();
-  const link = await lab.vethPair(ns, peer, { addrA: ["192.0.2.1/24", "2001:db8::1/64"] });
-  const nl = inside(ns, () => Netlink.open());
-  return { lab, ns, dev: link.a.ifname, nl };
+function setup(hint: string) {
+  return netlinkVethLab(hint, ["192.0.2.1/24", "2001:db8::1/64"]);
 }
 
 async function routeLines(ns: Netns, family: "-4" | "-6"): Promise<string[]> {

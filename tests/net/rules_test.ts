@@ -5,9 +5,9 @@
  * rule; leftovers of a previous run are removed (§3.3).
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { Lab, type Netns } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
-import { Netlink } from "../../lib/net/netlink.ts";
+import { netlinkLab, opts, thrown } from "./_in_netns.ts";
+import type { Netns } from "../harness/netns.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import {
   addRule,
   FR_ACT,
@@ -17,32 +17,12 @@ import {
 } from "../../lib/net/rules.ts";
 import type { RuleEntry } from "../../lib/config/schema/vrrp_rule.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the call to throw");
-}
-
 async function ruleLines(ns: Netns, family: "-4" | "-6"): Promise<string[]> {
   return (await ns.ip([family, "rule", "show"])).split("\n").map((l) => l.trim())
     .filter((l) => /proto keepalived/.test(l));
 }
 
-async function setup(hint: string) {
-  const lab = await Lab.create(hint);
-  const ns = await lab.namespace();
-  const nl = inside(ns, () => Netlink.open());
-  return { lab, ns, nl };
-}
+const setup = netlinkLab;
 
 Deno.test(
   "rules are added with protocol keepalived and every selector, then removed",

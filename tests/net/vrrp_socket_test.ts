@@ -7,8 +7,9 @@
  * receiver reports source, destination and TTL/hop limit. tcpdump confirms the wire.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
+import { inside, opts } from "./_in_netns.ts";
 import { Lab, type Netns, waitFor } from "../harness/netns.ts";
-import { ErrnoError, withNetNamespace } from "../../ffi/libc.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
 import {
   VRRP_GROUP4,
   VRRP_GROUP6,
@@ -18,12 +19,6 @@ import {
 } from "../../lib/net/vrrp_socket.ts";
 import { formatIp } from "../../lib/net/ipaddr.ts";
 import { Reactor } from "../../lib/runtime/reactor.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function inside<T>(ns: Netns, fn: () => T): T {
-  return withNetNamespace(`/run/netns/${ns.name}`, fn);
-}
 
 /** A VRRPv3 advert for VRID 51, priority 100, 1 s, one IPv4 or IPv6 VIP. */
 function advert(vip: number[]): Uint8Array {

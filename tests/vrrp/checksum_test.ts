@@ -1,5 +1,16 @@
 import { assertEquals } from "../_assert.ts";
 import {
+  GROUP4,
+  hex,
+  refChecksum,
+  v4,
+  v6,
+  VECTOR_A,
+  VECTOR_A_SRC,
+  WORKED,
+  WORKED_SRC,
+} from "./_packets.ts";
+import {
   finishChecksum,
   internetChecksum,
   ipv4AdvertChecksum,
@@ -10,31 +21,6 @@ import {
   vrrpV3IPv4Checksum,
   writeChecksum,
 } from "../../lib/vrrp/checksum.ts";
-import { parseIPv4, parseIPv6 } from "../../lib/net/ipaddr.ts";
-
-/** Bytes from a hex string with optional spaces. */
-function hex(s: string): Uint8Array {
-  const t = s.replace(/\s+/g, "");
-  const out = new Uint8Array(t.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-const v4 = (s: string) => parseIPv4(s) as Uint8Array;
-const v6 = (s: string) => parseIPv6(s) as Uint8Array;
-
-/**
- * An independent RFC 1071 checksum for the tests: an end-around carry after every word,
- * over a plain number array that the test assembles by hand (pseudo-header included).
- */
-function refChecksum(bytes: readonly number[]): number {
-  let s = 0;
-  for (let i = 0; i < bytes.length; i += 2) {
-    s += ((bytes[i] ?? 0) << 8) + (bytes[i + 1] ?? 0);
-    if (s > 0xffff) s -= 0xffff;
-  }
-  return 0xffff - s;
-}
 
 /** The message with its checksum bytes zeroed, as a plain array. */
 function zeroed(msg: Uint8Array): number[] {
@@ -52,15 +38,6 @@ function pseudo6(src: Uint8Array, dst: Uint8Array, len: number): number[] {
   return [...src, ...dst, 0, 0, len >> 8, len & 0xff, 0, 0, 0, 112];
 }
 
-// spec/vrrp.md §1.8 worked example (captured live): v3, VRID 51, priority 200, 1 VIP,
-// interval 100 cs, 10.77.0.1 → 224.0.0.18.
-const WORKED = hex("31 33 c8 01 00 64 10 d9 0a 4d 00 64");
-const WORKED_SRC = v4("10.77.0.1");
-const GROUP4 = v4("224.0.0.18");
-
-// spec/vrrp.md §2.3.13 vector A (RFC 9568 message-only checksum) and vector B (IPv6).
-const VECTOR_A = hex("31 33 c8 01 00 64 44 02 c0 00 02 64");
-const VECTOR_A_SRC = v4("198.51.100.10");
 const VECTOR_B = hex(
   "31 33 c8 01 00 64 a2 e9 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 01 00" +
     "01 01 00 00 68 00 00 00 80 00 00 00 c8 c5 61 46 eb fd 66 ee 10 ec 4d 81 86 46 1b 78",

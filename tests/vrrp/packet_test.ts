@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { GROUP4, hex, refChecksum, v4, v6, VECTOR_A, WORKED, WORKED_SRC } from "./_packets.ts";
 import {
   addressLength,
   advertAddress,
@@ -35,27 +36,7 @@ import {
   vrrpGroup,
 } from "../../lib/vrrp/packet.ts";
 import { vrrpIPv6Checksum } from "../../lib/vrrp/checksum.ts";
-import { formatIp, parseIPv4, parseIPv6 } from "../../lib/net/ipaddr.ts";
-
-function hex(s: string): Uint8Array {
-  const t = s.replace(/\s+/g, "");
-  const out = new Uint8Array(t.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-const v4 = (s: string) => parseIPv4(s) as Uint8Array;
-const v6 = (s: string) => parseIPv6(s) as Uint8Array;
-
-/** Independent RFC 1071 checksum with an end-around carry after every word. */
-function refChecksum(bytes: readonly number[]): number {
-  let s = 0;
-  for (let i = 0; i < bytes.length; i += 2) {
-    s += ((bytes[i] ?? 0) << 8) + (bytes[i + 1] ?? 0);
-    if (s > 0xffff) s -= 0xffff;
-  }
-  return 0xffff - s;
-}
+import { formatIp } from "../../lib/net/ipaddr.ts";
 
 function decoded(r: DecodeResult): DecodedAdvert {
   if (!r.ok) throw new Error(`decode failed: ${r.error} (${r.received} vs ${r.expected})`);
@@ -75,7 +56,6 @@ function ipv6Addresses(n: number): Uint8Array[] {
   });
 }
 
-const GROUP4 = v4("224.0.0.18");
 const GROUP6 = v6("ff02::12");
 const SRC4 = v4("192.0.2.10");
 const PEER4 = v4("192.0.2.20");
@@ -174,9 +154,9 @@ Deno.test("encodeAdvert reproduces the captured VRRPv3 IPv4 advert of spec §1.8
       advertInterval: 100,
       addresses: [v4("10.77.0.100")],
     },
-    { source: v4("10.77.0.1"), destination: GROUP4 },
+    { source: WORKED_SRC, destination: GROUP4 },
   );
-  assertEquals(msg, hex("31 33 c8 01 00 64 10 d9 0a 4d 00 64"));
+  assertEquals(msg, WORKED);
 });
 
 Deno.test("encodeAdvert with v3ChecksumAsV2 reproduces the message of vector A (§2.3.13)", () => {
@@ -190,7 +170,7 @@ Deno.test("encodeAdvert with v3ChecksumAsV2 reproduces the message of vector A (
   };
   assertEquals(
     encodeAdvert(spec, { v3ChecksumAsV2: true }),
-    hex("31 33 c8 01 00 64 44 02 c0 00 02 64"),
+    VECTOR_A,
   );
 });
 

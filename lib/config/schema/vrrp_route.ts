@@ -15,11 +15,11 @@
 import type { Token } from "../ast.ts";
 import { DiagClass } from "../diagnostic.ts";
 import type { ParseContext, ValueType } from "../schema.ts";
-import { parseIfnameArg, quoteIfNeeded, UINT32_MAX } from "../types.ts";
+import { quoteIfNeeded, UINT32_MAX } from "../types.ts";
 import type { Family } from "../../net/ipaddr.ts";
+import { LineParser, type LineUse } from "./vrrp_line.ts";
 import {
   addressToken,
-  Cursor,
   formatPrefix,
   intToken,
   type IpPrefix,
@@ -125,7 +125,7 @@ export interface RouteEntry {
 }
 
 /** Where a route line is used; `track_group` is only for static routes. */
-export type RouteUse = "virtual" | "static";
+export type RouteUse = LineUse;
 
 /** The route as `DEST` text for messages. */
 export function describeRoute(r: RouteEntry): string {
@@ -142,25 +142,11 @@ export function routeInterfaces(r: RouteEntry): string[] {
 
 const ON_OFF: Readonly<Record<string, boolean>> = { "0": false, "1": true };
 
-class RouteParser {
-  readonly cur: Cursor;
-  readonly ctx: ParseContext;
-  readonly use: RouteUse;
-  bad = false;
-  families = new Set<Family>();
-  forced: Family | undefined;
-  r: Partial<RouteEntry> = {};
+class RouteParser extends LineParser<RouteEntry> {
   destDefault = false;
 
   constructor(tokens: readonly Token[], ctx: ParseContext, use: RouteUse) {
-    this.cur = new Cursor(tokens);
-    this.ctx = ctx;
-    this.use = use;
-  }
-
-  fail(msg: string, i: number, cls?: DiagClass): void {
-    this.ctx.error(msg, i, cls);
-    this.bad = true;
+    super(tokens, ctx, use, "route");
   }
 
   /** An address after an option keyword, remembering its family. */
@@ -196,19 +182,6 @@ class RouteParser {
     }
     this.families.add(p.family);
     return { address: p.address, prefix: p.prefix };
-  }
-
-  num<T>(v: T | undefined): T | undefined {
-    if (v === undefined) this.bad = true;
-    return v;
-  }
-
-  ifname(): string | undefined {
-    const i = this.cur.index;
-    const t = this.cur.next();
-    const dev = parseIfnameArg(t, this.ctx, i);
-    if (dev === undefined) this.bad = true;
-    return dev;
   }
 
   metric(name: RouteMetricName): void {
@@ -355,18 +328,6 @@ class RouteParser {
           if (v !== undefined) r.scope = v;
           break;
         }
-        case "tos":
-        case "dsfield": {
-          const v = this.num(uintToken(cur, ctx, 255, w));
-          if (v !== undefined) r.tos = v;
-          break;
-        }
-        case "realms": {
-          const v = wordToken(cur, ctx, "realms");
-          if (v === undefined) this.bad = true;
-          else r.realms = v;
-          break;
-        }
         case "congctl": {
           let lock: true | undefined;
           if (cur.peek()?.text === "lock") {
@@ -426,23 +387,6 @@ class RouteParser {
         case "prepend":
           r.mode = w;
           break;
-        case "no_track":
-          r.noTrack = true;
-          break;
-        case "track_group": {
-          const v = wordToken(cur, ctx, "track_group");
-          if (v === undefined) this.bad = true;
-          else if (this.use !== "static") {
-            this.fail(`'${ctx.keyword}' option 'track_group' is only valid for static routes`, i);
-          } else r.trackGroup = v;
-          break;
-        }
-        case "inet":
-          this.forced = 4;
-          break;
-        case "inet6":
-          this.forced = 6;
-          break;
         case "nexthop":
           (r.nexthops ?? (r.nexthops = [])).push(this.nexthop());
           break;
@@ -458,6 +402,7 @@ class RouteParser {
           cur.next();
           break;
         default: {
+          if (this.commonOption(w, i)) break;
           if (r.dest === undefined && (w === "default" || /^[0-9a-fA-F:.]+(\/[0-9]+)?$/.test(w))) {
             const p = this.prefixFrom(t, i, "destination");
             if (p !== undefined) this.setDest(p, i);
@@ -481,17 +426,8 @@ class RouteParser {
   finish(): RouteEntry | undefined {
     const { ctx, r } = this;
     if (this.bad) return undefined;
-    if (
-      this.families.size > 1 ||
-      (this.forced !== undefined && this.families.size === 1 && !this.families.has(this.forced))
-    ) {
-      ctx.error(
-        `'${ctx.keyword}' route mixes IPv4 and IPv6 addresses; use one family per route`,
-        0,
-      );
-      return undefined;
-    }
-    const family: Family = this.forced ?? [...this.families][0] ?? 4;
+    const family = this.family();
+    if (family === undefined) return undefined;
     if (r.dest === undefined) {
       ctx.error(`'${ctx.keyword}' route has no destination; write the prefix (or 'default')`, 0);
       return undefined;

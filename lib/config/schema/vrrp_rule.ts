@@ -13,12 +13,11 @@
  * actions is dropped after its diagnostics, as keepalived does.
  */
 import type { Token } from "../ast.ts";
-import { DiagClass } from "../diagnostic.ts";
 import type { ParseContext, ValueType } from "../schema.ts";
-import { parseIfnameArg, quoteIfNeeded, UINT32_MAX } from "../types.ts";
+import { quoteIfNeeded, UINT32_MAX } from "../types.ts";
 import type { Family } from "../../net/ipaddr.ts";
+import { LineParser, type LineUse } from "./vrrp_line.ts";
 import {
-  Cursor,
   formatPrefix,
   intToken,
   type IpPrefix,
@@ -74,7 +73,7 @@ export interface RuleEntry {
 }
 
 /** Where a rule line is used; `track_group` is only for static rules. */
-export type RuleUse = "virtual" | "static";
+export type RuleUse = LineUse;
 
 const SIMPLE_ACTIONS = ["nop", "blackhole", "prohibit", "unreachable", "l3mdev"] as const;
 const TYPE_ACTIONS = ["nop", "blackhole", "prohibit", "unreachable"] as const;
@@ -84,30 +83,11 @@ export function describeRule(r: RuleEntry): string {
   return printRule(r).join(" ");
 }
 
-class RuleParser {
-  readonly cur: Cursor;
-  readonly ctx: ParseContext;
-  readonly use: RuleUse;
-  bad = false;
-  families = new Set<Family>();
-  forced: Family | undefined;
+class RuleParser extends LineParser<RuleEntry> {
   actions: RuleAction[] = [];
-  r: Partial<RuleEntry> = {};
 
   constructor(tokens: readonly Token[], ctx: ParseContext, use: RuleUse) {
-    this.cur = new Cursor(tokens);
-    this.ctx = ctx;
-    this.use = use;
-  }
-
-  fail(msg: string, i: number, cls?: DiagClass): void {
-    this.ctx.error(msg, i, cls);
-    this.bad = true;
-  }
-
-  num<T>(v: T | undefined): T | undefined {
-    if (v === undefined) this.bad = true;
-    return v;
+    super(tokens, ctx, use, "rule");
   }
 
   address(what: string): RuleAddress | undefined {
@@ -164,13 +144,6 @@ class RuleParser {
     return { start: a, end: b };
   }
 
-  ifname(): string | undefined {
-    const i = this.cur.index;
-    const dev = parseIfnameArg(this.cur.next(), this.ctx, i);
-    if (dev === undefined) this.bad = true;
-    return dev;
-  }
-
   parse(): RuleEntry | undefined {
     const { cur, ctx, r } = this;
     while (!cur.done) {
@@ -195,12 +168,6 @@ class RuleParser {
         case "oif": {
           const d = this.ifname();
           if (d !== undefined) r.oif = d;
-          break;
-        }
-        case "tos":
-        case "dsfield": {
-          const v = this.num(uintToken(cur, ctx, 255, w));
-          if (v !== undefined) r.tos = v;
           break;
         }
         case "fwmark": {
@@ -277,12 +244,6 @@ class RuleParser {
           }
           break;
         }
-        case "realms": {
-          const v = wordToken(cur, ctx, "realms");
-          if (v === undefined) this.bad = true;
-          else r.realms = v;
-          break;
-        }
         case "suppress_prefixlength": {
           const v = this.num(intToken(cur, ctx, 0, 128, w));
           if (v !== undefined) r.suppressPrefixlength = v;
@@ -293,24 +254,8 @@ class RuleParser {
           if (v !== undefined) r.suppressIfgroup = v;
           break;
         }
-        case "no_track":
-          r.noTrack = true;
-          break;
-        case "track_group": {
-          const v = wordToken(cur, ctx, "track_group");
-          if (v === undefined) this.bad = true;
-          else if (this.use !== "static") {
-            this.fail(`'${ctx.keyword}' option 'track_group' is only valid for static rules`, i);
-          } else r.trackGroup = v;
-          break;
-        }
-        case "inet":
-          this.forced = 4;
-          break;
-        case "inet6":
-          this.forced = 6;
-          break;
         default:
+          if (this.commonOption(w, i)) break;
           if ((SIMPLE_ACTIONS as readonly string[]).includes(w)) {
             this.actions.push({ kind: w as typeof SIMPLE_ACTIONS[number] });
           } else {
@@ -324,13 +269,8 @@ class RuleParser {
   finish(): RuleEntry | undefined {
     const { ctx, r } = this;
     if (this.bad) return undefined;
-    if (
-      this.families.size > 1 ||
-      (this.forced !== undefined && this.families.size === 1 && !this.families.has(this.forced))
-    ) {
-      ctx.error(`'${ctx.keyword}' rule mixes IPv4 and IPv6 addresses; use one family per rule`, 0);
-      return undefined;
-    }
+    const family = this.family();
+    if (family === undefined) return undefined;
     if (this.actions.length === 0) {
       ctx.error(
         `'${ctx.keyword}' rule has no action; add 'table N' (or goto, nop, blackhole, prohibit, unreachable, l3mdev)`,
@@ -359,7 +299,6 @@ class RuleParser {
       );
       return undefined;
     }
-    const family: Family = this.forced ?? [...this.families][0] ?? 4;
     const out = { family, ...r, action } as RuleEntry;
     if (out.preference === undefined) {
       ctx.warn(

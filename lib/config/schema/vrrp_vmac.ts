@@ -56,48 +56,82 @@ function ifnameOrName(cur: Cursor, ctx: ParseContext, i: number, t: Token): stri
   return parseIfnameArg(t, ctx, i);
 }
 
+/** What both keywords have: an interface name and an interface group. */
+interface LinkSpec {
+  name?: string;
+  group?: string;
+}
+
+/**
+ * Parses `group G` and the interface name (bare or after `name`) into `v`; `own` takes the
+ * keyword's other words (true: taken, false: not one of them, undefined: error reported).
+ */
+function parseLinkArgs<V extends LinkSpec>(
+  args: readonly Token[],
+  ctx: ParseContext,
+  v: V,
+  own: (t: Token, i: number, cur: Cursor) => boolean | undefined,
+): V | undefined {
+  const cur = new Cursor(args);
+  while (!cur.done) {
+    const i = cur.index;
+    const t = cur.next() as Token;
+    if (t.text === "group") {
+      const g = wordToken(cur, ctx, "group");
+      if (g === undefined) return undefined;
+      v.group = g;
+      continue;
+    }
+    const taken = own(t, i, cur);
+    if (taken === undefined) return undefined;
+    if (taken) continue;
+    if (v.name === undefined) {
+      const n = ifnameOrName(cur, ctx, i, t);
+      if (n === undefined) return undefined;
+      v.name = n;
+    } else {
+      ctx.error(
+        `'${ctx.keyword}' argument '${t.text}' is not understood (the name is already '${v.name}')`,
+        i,
+      );
+      return undefined;
+    }
+  }
+  return v;
+}
+
+/** `name IFNAME`, then `middle`, then `group G`. */
+function printLinkArgs(v: LinkSpec, middle: readonly string[]): string[] {
+  const out: string[] = [];
+  if (v.name !== undefined) out.push("name", v.name);
+  out.push(...middle);
+  if (v.group !== undefined) out.push("group", quoteIfNeeded(v.group));
+  return out;
+}
+
 export const vmacSpec: ValueType<VmacSpec> = {
   toml: "words",
   describe: "[[name] IFNAME] [MAC] [netlink_notify_msg] [group G]",
   parse(args, ctx) {
     const v: VmacSpec = {};
-    const cur = new Cursor(args);
-    while (!cur.done) {
-      const i = cur.index;
-      const t = cur.next() as Token;
+    return parseLinkArgs(args, ctx, v, (t, i) => {
       if (t.text === "netlink_notify_msg") v.netlinkNotifyMsg = true;
-      else if (t.text === "group") {
-        const g = wordToken(cur, ctx, "group");
-        if (g === undefined) return undefined;
-        v.group = g;
-      } else if (MAC.test(t.text) && t.text !== "name") {
+      else if (MAC.test(t.text) && t.text !== "name") {
         const problem = macProblem(t.text);
         if (problem !== undefined) {
           ctx.error(`'${ctx.keyword}' MAC '${t.text}' ${problem}; choose another`, i);
           return undefined;
         }
         v.mac = normalizeMac(t.text);
-      } else if (v.name === undefined) {
-        const n = ifnameOrName(cur, ctx, i, t);
-        if (n === undefined) return undefined;
-        v.name = n;
-      } else {
-        ctx.error(
-          `'${ctx.keyword}' argument '${t.text}' is not understood (the name is already '${v.name}')`,
-          i,
-        );
-        return undefined;
-      }
-    }
-    return v;
+      } else return false;
+      return true;
+    });
   },
   print(v) {
-    const out: string[] = [];
-    if (v.name !== undefined) out.push("name", v.name);
-    if (v.mac !== undefined) out.push(v.mac);
-    if (v.netlinkNotifyMsg) out.push("netlink_notify_msg");
-    if (v.group !== undefined) out.push("group", quoteIfNeeded(v.group));
-    return out;
+    const middle: string[] = [];
+    if (v.mac !== undefined) middle.push(v.mac);
+    if (v.netlinkNotifyMsg) middle.push("netlink_notify_msg");
+    return printLinkArgs(v, middle);
   },
 };
 
@@ -108,42 +142,23 @@ export const ipvlanSpec: ValueType<IpvlanSpec> = {
   describe: "[[name] IFNAME] [ADDR[/LEN]] [bridge|private|vepa] [group G]",
   parse(args, ctx) {
     const v: IpvlanSpec = {};
-    const cur = new Cursor(args);
-    while (!cur.done) {
-      const i = cur.index;
-      const t = cur.next() as Token;
+    return parseLinkArgs(args, ctx, v, (t, i) => {
       if ((IPVLAN_MODES as readonly string[]).includes(t.text)) {
         v.mode = t.text as typeof IPVLAN_MODES[number];
-      } else if (t.text === "group") {
-        const g = wordToken(cur, ctx, "group");
-        if (g === undefined) return undefined;
-        v.group = g;
       } else if (/^[0-9a-fA-F:.]+(\/[0-9]+)?$/.test(t.text) && /[.:]/.test(t.text)) {
         const p = prefixToken(t, ctx, i, "address");
         if (p === undefined) return undefined;
         v.address = { address: p.address, prefix: p.prefix };
-      } else if (v.name === undefined) {
-        const n = ifnameOrName(cur, ctx, i, t);
-        if (n === undefined) return undefined;
-        v.name = n;
-      } else {
-        ctx.error(
-          `'${ctx.keyword}' argument '${t.text}' is not understood (the name is already '${v.name}')`,
-          i,
-        );
-        return undefined;
-      }
-    }
-    return v;
+      } else return false;
+      return true;
+    });
   },
   print(v) {
-    const out: string[] = [];
-    if (v.name !== undefined) out.push("name", v.name);
+    const middle: string[] = [];
     if (v.address !== undefined) {
-      out.push(formatPrefix(v.address, v.address.address.includes(":") ? 6 : 4));
+      middle.push(formatPrefix(v.address, v.address.address.includes(":") ? 6 : 4));
     }
-    if (v.mode !== undefined) out.push(v.mode);
-    if (v.group !== undefined) out.push("group", quoteIfNeeded(v.group));
-    return out;
+    if (v.mode !== undefined) middle.push(v.mode);
+    return printLinkArgs(v, middle);
   },
 };
