@@ -20,6 +20,7 @@ type Register = (program: Command, exit: Exit) => void;
 const SUBCOMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["check-config", async () => (await import("./commands/check_config.ts")).registerCheckConfig],
   ["genhash", async () => (await import("./commands/genhash.ts")).registerGenhash],
+  ["run", async () => (await import("./commands/run.ts")).registerRun],
   [
     "gre-attach",
     async () => (await import("./commands/gre_attach.ts")).registerGreAttach as Register,

@@ -1,0 +1,65 @@
+/**
+ * `kad run`: the daemon's command line, with keepalived's options that apply to a
+ * VRRP-only, foreground process (spec/vrrp.md §6.1). Wiring only: the lifecycle is
+ * lib/runtime/daemon.ts's.
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { EXIT, runDaemon } from "../lib/runtime/daemon.ts";
+import { stderrLogger } from "../lib/runtime/log.ts";
+
+/** The global options `kad run` reads (defined on the program in main.ts). */
+interface GlobalOptions {
+  useFile: string;
+  configId?: string;
+  logDetail?: true;
+}
+
+/** Add `run` to the program. */
+export function registerRun(program: Command, exit: (code: number) => void): void {
+  program
+    .command("run")
+    .description(
+      "run the VRRP daemon in the foreground (keepalived's --vrrp side: elections, VIPs, GARP)",
+    )
+    .option("-n, --dont-fork", "stay in the foreground (always the case; accepted for keepalived)")
+    .option("-p, --pid <FILE>", "write the process id to FILE (removed at exit)")
+    .option(
+      "-r, --vrrp_pid <FILE>",
+      "also write the process id to FILE (keepalived's VRRP pid file)",
+    )
+    .option(
+      "-V, --dont-release-vrrp",
+      "at exit, leave the VIPs, routes and rules in place and send no priority-0 advert",
+    )
+    .option("-P, --vrrp", "run only the VRRP side (always the case; accepted for keepalived)")
+    .addOption(
+      new Option("-C, --check", "run only the health checker (not available yet: refused)"),
+    )
+    .addHelpText(
+      "after",
+      "\nSignals: SIGTERM/SIGINT stop (MASTERs resign with priority 0 and remove their VIPs\n" +
+        "unless -V), SIGHUP reloads the configuration (a bad one keeps the running one).\n" +
+        "Exit status: 0 stopped by a signal, 1 could not start, 4 unusable configuration.",
+    )
+    .action(async (opts, cmd) => {
+      const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const log = stderrLogger(g.logDetail ?? false);
+      if (opts.check) {
+        log.error(
+          "kad run: --check is not available: kad has no health checker yet; run 'kad run' (the VRRP side) and keepalived --check for virtual_server blocks",
+        );
+        exit(EXIT.FAILED);
+        return;
+      }
+      const pidFiles = [opts.pid, opts.vrrp_pid].filter((p): p is string => p !== undefined);
+      exit(
+        await runDaemon({
+          configFile: g.useFile,
+          ...(g.configId !== undefined ? { configId: g.configId } : {}),
+          pidFiles,
+          release: !(opts.dontReleaseVrrp ?? false),
+          log,
+        }),
+      );
+    });
+}

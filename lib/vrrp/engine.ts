@@ -1,0 +1,928 @@
+/**
+ * The VRRP engine: every configured instance on one reactor (spec/vrrp.md §1.4–1.7, §3).
+ * It owns the VRRP sockets (one receive socket per interface, family and multicast group or
+ * unicast binding, one send socket per interface and family, shared by the instances that
+ * use them), demultiplexes received packets to instances by VRID (and by source among
+ * unicast instances sharing a VRID), keeps a table of interfaces and addresses fed by the
+ * netlink monitor (own interface up/down, the primary or link-local source address,
+ * tracked interfaces), performs the instances' kernel work (VIPs, eVIPs, virtual routes
+ * and rules through rtnetlink; GARP and unsolicited NA), drives their timers on the
+ * reactor and detects late wake-ups for `timer_expired_backup` (§3.14).
+ *
+ * What one instance decides is lib/vrrp/instance.ts's (and the FSM's); loading the
+ * configuration, signals, the pid file and the process lifecycle are
+ * lib/runtime/daemon.ts's. It never exits the process and lets no kernel failure escape:
+ * each is logged (prefixed with the instance name) and counted, and the engine goes on.
+ */
+import type { KadConfig } from "../config/schema/root.ts";
+import type { IpAddressEntry } from "../config/schema/vrrp_address.ts";
+import { ErrnoError } from "../../ffi/libc.ts";
+import {
+  addAddress,
+  addressDevice,
+  IFA_F,
+  type KernelAddress,
+  listAddresses,
+  removeAddress,
+  removeLeftoverAddresses,
+} from "../net/addresses.ts";
+import { ArpSender } from "../net/arp.ts";
+import { type Family, formatIp, parseIp } from "../net/ipaddr.ts";
+import { type KernelLink, listLinks, type NetEvent, NetMonitor } from "../net/monitor.ts";
+import { ipv6Forwarding, NaSender } from "../net/ndisc.ts";
+import { isAbsent, Netlink } from "../net/netlink.ts";
+import { addRoute, removeLeftoverRoutes, removeRoute } from "../net/routes.ts";
+import { addRule, removeLeftoverRules, removeRule } from "../net/rules.ts";
+import { type VrrpPacket, VrrpReceiver, VrrpSender } from "../net/vrrp_socket.ts";
+import type { Reactor } from "../runtime/reactor.ts";
+import type { Logger } from "../runtime/log.ts";
+import {
+  DEFAULT_MTU,
+  Instance,
+  type InstanceIo,
+  type InstanceSpec,
+  instanceSpec,
+  type OutgoingAdvert,
+  type TimerHandle,
+} from "./instance.ts";
+import { peekAdvert, type ReceivedPacket } from "./packet.ts";
+import type { TrackerInput } from "./priority.ts";
+import { lateWakeThresholdUs } from "./timers.ts";
+import { formatStats } from "./counters.ts";
+import type { LogLevel, TimerId } from "./fsm.ts";
+
+/** Engine-wide counters (per-instance ones are on each Instance). */
+export interface EngineStats {
+  /** Packets read from the receive sockets. */
+  received: number;
+  /** Packets longer than the receive buffer (dropped). */
+  truncated: number;
+  /** Packets for a VRID no instance on that socket has (dropped). */
+  unknownVrid: number;
+  /** Receive socket errors. */
+  receiveErrors: number;
+  /** Sockets that could not be opened. */
+  socketErrors: number;
+  /** Times a late wake-up was delivered to the instances (§3.14). */
+  lateWakeups: number;
+}
+
+/** What the engine needs from the daemon. */
+export interface EngineOptions {
+  readonly reactor: Reactor;
+  readonly log: Logger;
+  /** System uptime in µs (for `vrrp_delay_after_boot`); default /proc/uptime. */
+  readonly uptimeUs?: () => number;
+  /** Called after each link event (the GRE keepalive manager reconciles on it). */
+  readonly onLinkEvent?: () => void;
+}
+
+/** One receive socket and the instances reading from it. */
+interface RxSocket {
+  readonly key: string;
+  readonly ifname: string;
+  readonly family: Family;
+  readonly group: string | undefined;
+  readonly bind: string | undefined;
+  receiver: VrrpReceiver | undefined;
+  failed: string | undefined;
+  readonly members: Set<Bound>;
+}
+
+/** One send socket. */
+interface TxSocket {
+  readonly key: string;
+  readonly ifname: string;
+  readonly family: Family;
+  sender: VrrpSender | undefined;
+  failed: string | undefined;
+  readonly members: Set<Bound>;
+}
+
+/** What the engine keeps for one instance besides the instance itself. */
+interface Slot {
+  readonly spec: InstanceSpec;
+  rx: RxSocket | undefined;
+  tx: TxSocket | undefined;
+  /** Whether this run has installed its addresses yet (before that, removal is a cleanup). */
+  installedOnce: boolean;
+}
+
+/** A running instance and the sockets it uses. */
+interface Bound extends Slot {
+  readonly instance: Instance;
+}
+
+const SOCKET_FAULT = "VRRP socket unavailable";
+/** Packets read per wake-up and socket before other descriptors get their turn. */
+const RECEIVE_BATCH = 256;
+/** Timers due within this many ms are armed directly (their slack is under 0.25 ms). */
+const PRECISE_WITHIN_MS = 250;
+/** Advert timers are gathered into slots of this many ms (see `#setTimer`). */
+const ADVERT_GRID_MS = 2;
+/** How early the last wait of a timer aims (half the reactor's 1 ms timeout granularity). */
+const CENTRE_MS = 0.5;
+/** How early a master-down timer's last wait aims before spinning to its deadline. */
+const SPIN_MS = 1;
+/** A longer timer first wakes this much (plus 0.4 % of its length) before its deadline. */
+const PRECISE_LEAD_MS = 2;
+/** How long an IPv6 forwarding reading is reused for the NA Router flag (§3.11). */
+const FORWARDING_CACHE_US = 5_000_000;
+
+function readUptimeUs(): number {
+  try {
+    const first = Deno.readTextFileSync("/proc/uptime").split(" ")[0] ?? "0";
+    return Math.round(parseFloat(first) * 1_000_000);
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
+
+/**
+ * Runs a copy of each kind of instance through BACKUP → MASTER → STOP with an I/O that
+ * does nothing, so that the code of a takeover is compiled before the first real one (a
+ * cold takeover spends about 2 ms compiling it). Nothing reaches the kernel or the log.
+ */
+function warmUp(specs: readonly InstanceSpec[]): void {
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const kind = `${spec.family} ${spec.version} ${spec.peers.length > 0}`;
+    if (seen.has(kind)) continue;
+    seen.add(kind);
+    let now = 0;
+    const due: Array<() => void> = [];
+    const io: InstanceIo = {
+      nowUs: () => now,
+      setTimer: (_at, fire) => {
+        due.push(fire);
+        return { cancel: () => {} };
+      },
+      send: () => {},
+      addAddresses: () => {},
+      removeAddresses: () => {},
+      announce: () => {},
+      announceSource: () => {},
+      notify: () => {},
+      log: () => {},
+    };
+    const source = spec.configuredSource ?? (spec.family === 4 ? "192.0.2.1" : "fe80::1");
+    try {
+      const inst = new Instance(spec, io);
+      inst.start({ uptimeUs: Number.MAX_SAFE_INTEGER, interfaceUp: true, sourceAddress: source });
+      for (let i = 0; i < 8 && due.length > 0; i++) {
+        now += 100_000_000;
+        due.shift()?.();
+      }
+      inst.shutdown(true);
+    } catch {
+      // Only a warm-up: the real instance reports its own problems.
+    }
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The VRRP side of `kad run`. */
+export class VrrpEngine {
+  readonly stats: EngineStats = {
+    received: 0,
+    truncated: 0,
+    unknownVrid: 0,
+    receiveErrors: 0,
+    socketErrors: 0,
+    lateWakeups: 0,
+  };
+  readonly #reactor: Reactor;
+  readonly #log: Logger;
+  readonly #uptimeUs: () => number;
+  readonly #onLinkEvent: (() => void) | undefined;
+  readonly #nl: Netlink;
+  readonly #monitor: NetMonitor;
+  #arp: ArpSender | undefined;
+  #na: NaSender | undefined;
+  readonly #links = new Map<string, KernelLink>();
+  readonly #addresses = new Map<number, KernelAddress[]>();
+  readonly #rx = new Map<string, RxSocket>();
+  readonly #tx = new Map<string, TxSocket>();
+  #bound: Bound[] = [];
+  /** Every VIP and eVIP of every instance: never taken as a source address. */
+  #virtual = new Set<string>();
+  #lateThresholdUs = Infinity;
+  #lateTurn = -1;
+  readonly #forwarding = new Map<string, { at: number; value: boolean }>();
+  #stopped = false;
+
+  private constructor(opts: EngineOptions, nl: Netlink, monitor: NetMonitor) {
+    this.#reactor = opts.reactor;
+    this.#log = opts.log;
+    this.#uptimeUs = opts.uptimeUs ?? readUptimeUs;
+    this.#onLinkEvent = opts.onLinkEvent;
+    this.#nl = nl;
+    this.#monitor = monitor;
+  }
+
+  /**
+   * Opens the netlink request and event sockets. Throws an ErrnoError naming what failed
+   * (typically missing privileges: kad run needs CAP_NET_ADMIN and CAP_NET_RAW).
+   */
+  static open(opts: EngineOptions): VrrpEngine {
+    const nl = Netlink.open();
+    let monitor: NetMonitor;
+    try {
+      monitor = NetMonitor.open();
+    } catch (e) {
+      nl.close();
+      throw e;
+    }
+    return new VrrpEngine(opts, nl, monitor);
+  }
+
+  /** The running instances, in configuration order. */
+  get instances(): readonly Instance[] {
+    return this.#bound.map((b) => b.instance);
+  }
+
+  /** keepalived.stats (spec/vrrp.md §6.4): every instance's counters. */
+  statsText(): string {
+    return this.#bound.map((b) => formatStats(b.spec.name, b.instance.counters)).join("");
+  }
+
+  /** The monotonic clock the instances run on, µs. */
+  nowUs(): number {
+    return Math.floor(this.#reactor.now() * 1000);
+  }
+
+  /**
+   * Starts every instance of `config`: takes a snapshot of interfaces and addresses,
+   * subscribes to their changes, opens the sockets and sends each instance its `start`.
+   */
+  start(config: KadConfig): void {
+    this.#snapshot();
+    this.#monitor.attach(this.#reactor, (e) => this.#onNetEvent(e));
+    const specs = this.#buildSpecs(config);
+    warmUp(specs);
+    this.#launch(specs, new Map());
+  }
+
+  /**
+   * Applies a new, checked configuration (SIGHUP, spec/vrrp.md §3.8 in its simple form):
+   * instances whose description is unchanged keep running untouched; changed and removed
+   * ones stop (a MASTER resigns with priority 0 and removes its addresses); changed and
+   * new ones start afresh, keeping the counters of an instance of the same name.
+   */
+  apply(
+    config: KadConfig,
+  ): { kept: string[]; restarted: string[]; added: string[]; removed: string[] } {
+    const specs = this.#buildSpecs(config);
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const kept: Bound[] = [];
+    const counters = new Map<string, Instance["counters"]>();
+    const report = {
+      kept: [] as string[],
+      restarted: [] as string[],
+      added: [] as string[],
+      removed: [] as string[],
+    };
+    for (const b of this.#bound) {
+      const next = byName.get(b.spec.name);
+      if (next !== undefined && JSON.stringify(next) === JSON.stringify(b.spec)) {
+        kept.push(b);
+        byName.delete(b.spec.name);
+        report.kept.push(b.spec.name);
+        continue;
+      }
+      b.instance.shutdown(true);
+      this.#unbind(b);
+      if (next !== undefined) {
+        counters.set(b.spec.name, b.instance.counters);
+        report.restarted.push(b.spec.name);
+      } else report.removed.push(b.spec.name);
+    }
+    this.#bound = kept;
+    const fresh = specs.filter((s) => byName.has(s.name));
+    for (const s of fresh) if (!counters.has(s.name)) report.added.push(s.name);
+    this.#launch(fresh, counters);
+    this.#closeUnused();
+    return report;
+  }
+
+  /**
+   * Stops every instance (§3.8): MASTERs send a priority-0 advert and remove their
+   * addresses unless `release` is false (`--dont-release-vrrp`). Sockets stay open until
+   * `close()`.
+   */
+  shutdown(release: boolean): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const b of this.#bound) b.instance.shutdown(release);
+  }
+
+  /** Closes every socket (after `shutdown`). */
+  close(): void {
+    for (const b of this.#bound) this.#unbind(b);
+    this.#bound = [];
+    this.#closeUnused();
+    this.#monitor.close();
+    this.#nl.close();
+    this.#arp?.close();
+    this.#na?.close();
+  }
+
+  // ---- instances ----
+
+  #buildSpecs(config: KadConfig): InstanceSpec[] {
+    const out: InstanceSpec[] = [];
+    for (const inst of config.vrrp_instance) {
+      const mtu = inst.interface === undefined
+        ? DEFAULT_MTU
+        : this.#links.get(inst.interface)?.mtu ?? DEFAULT_MTU;
+      try {
+        out.push(instanceSpec(inst, config, mtu));
+      } catch (e) {
+        this.#log.error(`(${inst.header}) cannot run: ${message(e)}`);
+      }
+    }
+    return out;
+  }
+
+  #launch(specs: readonly InstanceSpec[], counters: Map<string, Instance["counters"]>): void {
+    const added: Bound[] = [];
+    for (const spec of specs) {
+      const slot: Slot = { spec, rx: undefined, tx: undefined, installedOnce: false };
+      const instance: Instance = new Instance(spec, this.#io(slot, () => instance));
+      const b: Bound = Object.assign(slot, { instance });
+      const kept = counters.get(spec.name);
+      if (kept !== undefined) b.instance.counters = kept;
+      this.#bind(b);
+      added.push(b);
+      this.#bound.push(b);
+    }
+    this.#refreshVirtual();
+    this.#refreshLateThreshold();
+    const uptimeUs = this.#uptimeUs();
+    for (const b of added) {
+      b.instance.start({
+        uptimeUs,
+        interfaceUp: this.#interfaceUp(b),
+        sourceAddress: this.#sourceOf(b),
+        trackers: this.#trackers(b),
+      });
+      this.#socketFault(b);
+    }
+  }
+
+  #refreshVirtual(): void {
+    this.#virtual = new Set(
+      this.#bound.flatMap((b) => [...b.spec.advertised, ...b.spec.excluded].map((a) => a.address)),
+    );
+  }
+
+  #refreshLateThreshold(): void {
+    let t = Infinity;
+    for (const b of this.#bound) {
+      const s = b.spec.settings;
+      if (s.timerExpiredBackup === null) continue;
+      t = Math.min(t, lateWakeThresholdUs(s.version, s.advertIntUs, s.timerExpiredBackup));
+    }
+    this.#lateThresholdUs = t;
+  }
+
+  /** The InstanceIo of one instance (`instance` is read only when it acts). */
+  #io(b: Slot, instance: () => Instance): InstanceIo {
+    const log = (level: LogLevel, text: string) => this.#write(level, text);
+    return {
+      nowUs: () => this.nowUs(),
+      setTimer: (atUs, fire, timer) => this.#setTimer(atUs, fire, timer),
+      send: (a) => this.#send(b, a),
+      addAddresses: () => this.#addAddresses(b),
+      removeAddresses: () => this.#removeAddresses(b),
+      announce: (rounds) => this.#announce(b, rounds),
+      announceSource: () => this.#announceSource(b, instance()),
+      // Notify scripts and FIFOs are not run yet (the daemon says so at start).
+      notify: (state, priority) =>
+        log("detail", `(${b.spec.name}) notify ${state} priority ${priority}`),
+      log,
+    };
+  }
+
+  #write(level: LogLevel, text: string): void {
+    this.#log[level](text);
+  }
+
+  /**
+   * Arms an instance timer on the reactor.
+   *
+   * - Advert timers are aimed at the start of their `ADVERT_GRID_MS` slot, so that the
+   *   adverts of many instances due within it go out in one wake-up of the loop (255
+   *   instances at 0.1 s are 2,550 timers a second; each wake-up costs a thread hop). An
+   *   advert leaves at most that much early, which no receiver can tell from jitter
+   *   (they allow three intervals).
+   * - Other timers (master-down above all) are precise. The kernel lets an `epoll_wait`
+   *   timeout run late by 0.1 % of its length (3.6 ms on a 3.6 s master-down timer), so a
+   *   timer further away than `PRECISE_WITHIN_MS` first wakes a little early and then waits
+   *   the short rest, whose slack is a few microseconds. The reactor's whole-millisecond
+   *   timeouts round up, so the last wait aims half a millisecond early; the master-down
+   *   timer, whose expiry is a takeover, aims `SPIN_MS` early and spins until its
+   *   deadline (at most that long, once per takeover: armed master-down timers are
+   *   re-armed by every advert and only reach their last wait when the master is gone).
+   *
+   * The instance takes a timer that fires early as on time.
+   */
+  #setTimer(atUs: number, fire: () => void, timer: TimerId): TimerHandle {
+    const reactor = this.#reactor;
+    if (timer === "advert") {
+      const slot = Math.floor(atUs / 1000 / ADVERT_GRID_MS) * ADVERT_GRID_MS;
+      return reactor.at(slot, (latenessMs) => {
+        this.#checkLate(latenessMs);
+        fire();
+      });
+    }
+    const atMs = atUs / 1000;
+    // The takeover itself (master-down) waits out its last fraction of a millisecond.
+    const spin = timer === "master_down";
+    const aim = spin ? atMs - SPIN_MS : atMs - CENTRE_MS;
+    const exact = () =>
+      reactor.at(aim, (latenessMs) => {
+        while (spin && reactor.now() < atMs) {
+          // Spinning: at most SPIN_MS, once per takeover.
+        }
+        this.#checkLate(latenessMs - (atMs - aim));
+        fire();
+      });
+    const ahead = atMs - reactor.now();
+    if (ahead <= PRECISE_WITHIN_MS) return exact();
+    const lead = PRECISE_LEAD_MS + ahead / 250;
+    let current = reactor.at(atMs - lead, () => {
+      current = exact();
+    });
+    return { cancel: () => current.cancel() };
+  }
+
+  /** §3.14: a timer that ran this late means the loop slept; tell the instances first. */
+  #checkLate(latenessMs: number): void {
+    if (latenessMs * 1000 < this.#lateThresholdUs) return;
+    const turn = this.#reactor.stats.wakeups;
+    if (turn === this.#lateTurn) return;
+    this.#lateTurn = turn;
+    this.stats.lateWakeups++;
+    this.#log.warn(
+      `The event loop woke ${
+        latenessMs.toFixed(1)
+      } ms late; checking instances with timer_expired_backup`,
+    );
+    for (const b of this.#bound) {
+      if (b.spec.settings.timerExpiredBackup !== null) b.instance.lateWakeup();
+    }
+  }
+
+  // ---- sockets ----
+
+  #bind(b: Bound): void {
+    const spec = b.spec;
+    const ifname = spec.interface;
+    if (ifname === undefined) return;
+    const unicast = spec.peers.length > 0;
+    const group = unicast ? undefined : spec.mcastGroup;
+    // Unicast: bound to the configured source, else to any address of the interface.
+    const bind = unicast
+      ? spec.configuredSource ?? (spec.family === 4 ? "0.0.0.0" : "::")
+      : undefined;
+    const rxKey = `${ifname}|${spec.family}|${group ?? `unicast ${bind}`}`;
+    let rx = this.#rx.get(rxKey);
+    if (rx === undefined) {
+      rx = {
+        key: rxKey,
+        ifname,
+        family: spec.family,
+        group,
+        bind,
+        receiver: undefined,
+        failed: undefined,
+        members: new Set(),
+      };
+      this.#rx.set(rxKey, rx);
+    }
+    rx.members.add(b);
+    b.rx = rx;
+    const txKey = `${ifname}|${spec.family}`;
+    let tx = this.#tx.get(txKey);
+    if (tx === undefined) {
+      tx = {
+        key: txKey,
+        ifname,
+        family: spec.family,
+        sender: undefined,
+        failed: undefined,
+        members: new Set(),
+      };
+      this.#tx.set(txKey, tx);
+    }
+    tx.members.add(b);
+    b.tx = tx;
+    this.#openSockets(ifname);
+  }
+
+  #unbind(b: Bound): void {
+    b.rx?.members.delete(b);
+    b.tx?.members.delete(b);
+    b.rx = undefined;
+    b.tx = undefined;
+  }
+
+  /** Opens the missing sockets of an interface that exists. */
+  #openSockets(ifname: string): void {
+    if (!this.#links.has(ifname)) return;
+    for (const rx of this.#rx.values()) {
+      if (rx.ifname !== ifname || rx.receiver !== undefined || rx.members.size === 0) continue;
+      try {
+        const r = VrrpReceiver.open({
+          family: rx.family,
+          ifname,
+          ...(rx.group === undefined ? {} : { group: rx.group }),
+          ...(rx.bind === undefined ? {} : { unicastSource: rx.bind }),
+        });
+        this.#reactor.add(r.fd, () => this.#drain(rx), `VRRP receive ${rx.key}`);
+        rx.receiver = r;
+        rx.failed = undefined;
+      } catch (e) {
+        this.#socketFailed(rx, e);
+      }
+    }
+    for (const tx of this.#tx.values()) {
+      if (tx.ifname !== ifname || tx.sender !== undefined || tx.members.size === 0) continue;
+      try {
+        tx.sender = VrrpSender.open({ family: tx.family, ifname });
+        tx.failed = undefined;
+      } catch (e) {
+        this.#socketFailed(tx, e);
+      }
+    }
+  }
+
+  #socketFailed(s: RxSocket | TxSocket, e: unknown): void {
+    const text = message(e);
+    this.stats.socketErrors++;
+    if (s.failed !== text) this.#log.error(`${text}; retrying when ${s.ifname} changes`);
+    s.failed = text;
+  }
+
+  /** Closes the sockets of an interface that went away (they are bound to its old index). */
+  #closeSockets(ifname: string): void {
+    for (const rx of this.#rx.values()) {
+      if (rx.ifname !== ifname || rx.receiver === undefined) continue;
+      this.#reactor.remove(rx.receiver.fd);
+      rx.receiver.close();
+      rx.receiver = undefined;
+    }
+    for (const tx of this.#tx.values()) {
+      if (tx.ifname !== ifname || tx.sender === undefined) continue;
+      tx.sender.close();
+      tx.sender = undefined;
+    }
+  }
+
+  #closeUnused(): void {
+    for (const [key, rx] of this.#rx) {
+      if (rx.members.size > 0) continue;
+      if (rx.receiver !== undefined) {
+        this.#reactor.remove(rx.receiver.fd);
+        rx.receiver.close();
+      }
+      this.#rx.delete(key);
+    }
+    for (const [key, tx] of this.#tx) {
+      if (tx.members.size > 0) continue;
+      tx.sender?.close();
+      this.#tx.delete(key);
+    }
+  }
+
+  /** An instance whose interface exists but whose sockets failed is in FAULT (§3.7). */
+  #socketFault(b: Bound): void {
+    if (b.spec.interface === undefined) {
+      b.instance.setFault(
+        "no interface (interface-less unicast instances are not supported)",
+        true,
+      );
+      return;
+    }
+    const exists = this.#links.has(b.spec.interface);
+    const broken = exists && (b.rx?.receiver === undefined || b.tx?.sender === undefined);
+    b.instance.setFault(SOCKET_FAULT, broken);
+  }
+
+  #drain(rx: RxSocket): void {
+    const r = rx.receiver;
+    if (r === undefined) return;
+    for (let i = 0; i < RECEIVE_BATCH; i++) {
+      let p: VrrpPacket | null;
+      try {
+        p = r.receive();
+      } catch (e) {
+        this.stats.receiveErrors++;
+        this.#log.error(message(e));
+        return;
+      }
+      if (p === null) return;
+      this.stats.received++;
+      this.#dispatch(rx, p);
+    }
+  }
+
+  #dispatch(rx: RxSocket, p: VrrpPacket): void {
+    if (p.truncated) {
+      this.stats.truncated++;
+      return;
+    }
+    const packet: ReceivedPacket = p.family === 4 ? { family: 4, datagram: p.datagram } : {
+      family: 6,
+      payload: p.payload,
+      source: p.source.bytes,
+      destination: p.destination?.bytes ?? this.#fallbackDestination(rx),
+      hopLimit: p.ttl,
+    };
+    const peek = peekAdvert(packet);
+    if (peek === undefined) {
+      this.stats.truncated++;
+      return;
+    }
+    let target: Bound | undefined;
+    let sameVrid = 0;
+    const from = formatIp({ family: rx.family, bytes: peek.source });
+    for (const b of rx.members) {
+      if (b.spec.vrid !== peek.vrid) continue;
+      sameVrid++;
+      // Unicast instances sharing a VRID are told apart by their peers (§1.5).
+      if (target === undefined || b.spec.peers.some((q) => q.address === from)) target = b;
+    }
+    if (target === undefined) {
+      this.stats.unknownVrid++;
+      this.#log.detail(
+        `VRRP packet for VRID ${peek.vrid} from ${from} on ${rx.ifname}: no such instance`,
+      );
+      return;
+    }
+    if (sameVrid > 1 && !target.spec.peers.some((q) => q.address === from)) {
+      this.stats.unknownVrid++;
+      return;
+    }
+    target.instance.receive(packet);
+  }
+
+  /** Where an IPv6 packet without IPV6_PKTINFO was going: the socket's group or binding. */
+  #fallbackDestination(rx: RxSocket): Uint8Array {
+    return parseIp(rx.group ?? rx.bind ?? "::")?.bytes ?? new Uint8Array(16);
+  }
+
+  #send(b: Slot, a: OutgoingAdvert): void {
+    const s = b.tx?.sender;
+    if (s === undefined) {
+      throw new Error(
+        `no VRRP send socket on ${
+          b.spec.interface ?? "(no interface)"
+        }; the advert to ${a.destination} is dropped`,
+      );
+    }
+    s.send({
+      data: a.data,
+      destination: a.destination,
+      ...(a.source === undefined ? {} : { source: a.source }),
+      ...(a.hopLimit === undefined ? {} : { hopLimit: a.hopLimit }),
+    });
+  }
+
+  // ---- kernel state ----
+
+  #entries(b: Slot): IpAddressEntry[] {
+    return [...b.spec.advertised, ...b.spec.excluded];
+  }
+
+  /** §3.6, §3.17: VIPs, eVIPs, virtual routes, virtual rules, in that order. */
+  #addAddresses(b: Slot): void {
+    b.installedOnce = true;
+    const dev = b.spec.interface ?? "";
+    const failed: string[] = [];
+    for (const e of this.#entries(b)) {
+      try {
+        addAddress(this.#nl, e, dev);
+      } catch (err) {
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+      }
+    }
+    for (const r of b.spec.routes) {
+      try {
+        addRoute(this.#nl, r);
+      } catch (err) {
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+      }
+    }
+    for (const r of b.spec.rules) {
+      try {
+        addRule(this.#nl, r);
+      } catch (err) {
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+      }
+    }
+    if (failed.length > 0) throw new Error(failed.join("; "));
+    this.#log.detail(
+      `(${b.spec.name}) installed ${
+        this.#entries(b).length
+      } address(es), ${b.spec.routes.length} route(s), ${b.spec.rules.length} rule(s)`,
+    );
+  }
+
+  /**
+   * §3.5, §3.17: rules, routes, eVIPs and VIPs, in that order; what is already gone is
+   * fine. Before this run installed anything it is the clean slate of §3.3 step 3: what a
+   * previous run left is removed as the kernel has it.
+   */
+  #removeAddresses(b: Slot): void {
+    const dev = b.spec.interface ?? "";
+    const failed: string[] = [];
+    if (!b.installedOnce) {
+      const reports = [
+        removeLeftoverRules(this.#nl, b.spec.rules),
+        removeLeftoverRoutes(this.#nl, b.spec.routes),
+        removeLeftoverAddresses(this.#nl, this.#entries(b), dev),
+      ];
+      for (const r of reports) {
+        for (const what of r.removed) {
+          this.#log.info(`(${b.spec.name}) removed ${what} left over from a previous run`);
+        }
+        for (const e of r.failed) failed.push(e.message);
+      }
+      if (failed.length > 0) throw new Error(failed.join("; "));
+      return;
+    }
+    const attempt = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        if (!isAbsent(err)) failed.push(message(err));
+      }
+    };
+    for (const r of [...b.spec.rules].reverse()) attempt(() => removeRule(this.#nl, r));
+    for (const r of [...b.spec.routes].reverse()) attempt(() => removeRoute(this.#nl, r));
+    for (const e of this.#entries(b).reverse()) attempt(() => removeAddress(this.#nl, e, dev));
+    if (failed.length > 0) throw new Error(failed.join("; "));
+  }
+
+  /** §3.11: one GARP (IPv4) or unsolicited NA (IPv6) per VIP and eVIP, `rounds` times. */
+  #announce(b: Slot, rounds: number): void {
+    const failed: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const e of this.#entries(b)) {
+        const ifname = addressDevice(e, b.spec.interface ?? "");
+        try {
+          this.#announceOne(ifname, e.family, e.address);
+        } catch (err) {
+          failed.push(message(err));
+        }
+      }
+    }
+    if (failed.length > 0) throw new Error([...new Set(failed)].join("; "));
+  }
+
+  #announceSource(b: Slot, instance: Instance): void {
+    const src = instance.sourceAddress;
+    if (src === null || b.spec.interface === undefined) return;
+    this.#announceOne(b.spec.interface, b.spec.family, src);
+  }
+
+  #announceOne(ifname: string, family: Family, address: string): void {
+    const link = this.#links.get(ifname);
+    if (link === undefined) throw new Error(`interface ${ifname} of ${address} is missing`);
+    // Not on NOARP interfaces (§3.11).
+    if (link.noarp || link.mac === undefined) return;
+    if (family === 4) {
+      this.#arp ??= ArpSender.open();
+      this.#arp.send(link, address);
+    } else {
+      this.#na ??= NaSender.open();
+      this.#na.send(link, address, this.#routerFlag(ifname));
+    }
+  }
+
+  #routerFlag(ifname: string): boolean {
+    const now = this.nowUs();
+    const c = this.#forwarding.get(ifname);
+    if (c !== undefined && now - c.at < FORWARDING_CACHE_US) return c.value;
+    const value = ipv6Forwarding(ifname);
+    this.#forwarding.set(ifname, { at: now, value });
+    return value;
+  }
+
+  // ---- interfaces and addresses ----
+
+  #snapshot(): void {
+    this.#links.clear();
+    this.#addresses.clear();
+    for (const l of listLinks(this.#nl)) this.#links.set(l.name, l);
+    for (const a of listAddresses(this.#nl)) {
+      const list = this.#addresses.get(a.ifindex) ?? [];
+      list.push(a);
+      this.#addresses.set(a.ifindex, list);
+    }
+  }
+
+  #onNetEvent(e: NetEvent): void {
+    switch (e.kind) {
+      case "overrun":
+        this.#log.warn(
+          "Interface events were lost (netlink overrun); reading the interfaces again",
+        );
+        this.#snapshot();
+        for (const name of this.#links.keys()) this.#openSockets(name);
+        break;
+      case "link": {
+        const l = e.link;
+        const old = this.#links.get(l.name);
+        if (e.action === "del") {
+          if (old !== undefined && old.ifindex !== l.ifindex) return;
+          this.#links.delete(l.name);
+          this.#addresses.delete(l.ifindex);
+          this.#closeSockets(l.name);
+        } else {
+          if (old !== undefined && old.ifindex !== l.ifindex) {
+            this.#closeSockets(l.name);
+            this.#addresses.delete(old.ifindex);
+          }
+          this.#links.set(l.name, l);
+          this.#openSockets(l.name);
+        }
+        this.#onLinkEvent?.();
+        break;
+      }
+      case "address": {
+        const a = e.address;
+        const list = (this.#addresses.get(a.ifindex) ?? []).filter(
+          (k) => !(k.address === a.address && k.prefix === a.prefix),
+        );
+        if (e.action === "new") list.push(a);
+        this.#addresses.set(a.ifindex, list);
+        break;
+      }
+    }
+    this.#refreshAll();
+  }
+
+  /** Tells every instance what changed about its interface, source and trackers. */
+  #refreshAll(): void {
+    for (const b of this.#bound) {
+      if (b.instance.state === "STOP") continue;
+      b.instance.setInterfaceUp(this.#interfaceUp(b));
+      b.instance.setSourceAddress(this.#sourceOf(b));
+      b.instance.setTrackers(this.#trackers(b));
+      this.#socketFault(b);
+    }
+  }
+
+  #linkUp(name: string): boolean {
+    const l = this.#links.get(name);
+    return l !== undefined && l.up && l.running;
+  }
+
+  #interfaceUp(b: Bound): boolean {
+    return b.spec.interface === undefined ? true : this.#linkUp(b.spec.interface);
+  }
+
+  /**
+   * The instance's source address (§1.4): the configured one, else the interface's first
+   * primary IPv4 address that is not a VIP, or its IPv6 link-local address.
+   */
+  #sourceOf(b: Bound): string | null {
+    if (b.spec.configuredSource !== undefined) return b.spec.configuredSource;
+    const ifname = b.spec.interface;
+    if (ifname === undefined) return null;
+    const link = this.#links.get(ifname);
+    if (link === undefined) return null;
+    for (const a of this.#addresses.get(link.ifindex) ?? []) {
+      if (a.family !== b.spec.family || this.#virtual.has(a.address)) continue;
+      if ((a.flags & (IFA_F.SECONDARY | IFA_F.TENTATIVE | IFA_F.DADFAILED)) !== 0) continue;
+      if (a.family === 6 && !a.address.startsWith("fe80:")) continue;
+      return a.address;
+    }
+    return null;
+  }
+
+  /**
+   * Tracker inputs (§3.9): tracked interfaces from the interface table. Scripts, processes
+   * and BFD sessions are not run by kad yet and count as down; track files read 0
+   * (docs/vrrp.md; the daemon says so at start).
+   */
+  #trackers(b: Bound): TrackerInput[] {
+    return b.spec.trackers.map((t): TrackerInput =>
+      t.kind === "file"
+        ? { kind: "value", name: t.name, weight: t.weight, reverse: t.reverse, value: 0 }
+        : {
+          kind: "status",
+          name: t.name,
+          weight: t.weight,
+          reverse: t.reverse,
+          up: t.kind === "interface" ? this.#linkUp(t.name) : false,
+        }
+    );
+  }
+}

@@ -1,0 +1,533 @@
+/**
+ * The instance runtime (lib/vrrp/instance.ts) driven by fakes: a fake monotonic clock that
+ * fires timers in deadline order and a recording InstanceIo. Checks what the runtime adds
+ * to the pure FSM: adverts as they go on the wire (IPv4 header, checksums per unicast
+ * peer, IPv6 source and hop limit, PASS auth data), receive checks with counters and
+ * rate-limited logs, transitions counted, I/O failures counted without stopping.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
+import { loadConfigText } from "../../lib/config/load.ts";
+import {
+  Instance,
+  type InstanceIo,
+  instanceSpec,
+  type OutgoingAdvert,
+  type TimerHandle,
+} from "../../lib/vrrp/instance.ts";
+import { decodeAdvert, encodeIPv4Datagram, type ReceivedPacket } from "../../lib/vrrp/packet.ts";
+import { matchIPv4Checksum } from "../../lib/vrrp/checksum.ts";
+import { parseIp } from "../../lib/net/ipaddr.ts";
+import type { NotifyState, TimerId } from "../../lib/vrrp/fsm.ts";
+
+const S = 1_000_000;
+
+interface FakeTimer {
+  at: number;
+  seq: number;
+  fire: () => void;
+  cancelled: boolean;
+}
+
+/** A recording InstanceIo on a fake clock. */
+class FakeIo implements InstanceIo {
+  now = 0;
+  seq = 0;
+  timers: FakeTimer[] = [];
+  sent: OutgoingAdvert[] = [];
+  calls: string[] = [];
+  notes: Array<{ state: NotifyState; priority: number }> = [];
+  logs: Array<{ level: string; message: string }> = [];
+  failSend = false;
+  failAddresses = false;
+
+  nowUs(): number {
+    return this.now;
+  }
+
+  setTimer(atUs: number, fire: () => void, _timer: TimerId): TimerHandle {
+    const t: FakeTimer = { at: atUs, seq: this.seq++, fire, cancelled: false };
+    this.timers.push(t);
+    return { cancel: () => (t.cancelled = true) };
+  }
+
+  send(advert: OutgoingAdvert): void {
+    if (this.failSend) throw new Error("sending failed: Network is unreachable (ENETUNREACH)");
+    // The instance reuses its buffers: keep a copy, as a socket would.
+    this.sent.push({ ...advert, data: advert.data.slice() });
+  }
+
+  addAddresses(accept: boolean): void {
+    if (this.failAddresses) throw new Error("adding 192.0.2.100/32 to eth0 failed: EPERM");
+    this.calls.push(`add ${accept}`);
+  }
+
+  removeAddresses(): void {
+    this.calls.push("remove");
+  }
+
+  announce(rounds: number): void {
+    this.calls.push(`announce ${rounds}`);
+  }
+
+  announceSource(): void {
+    this.calls.push("announce source");
+  }
+
+  notify(state: NotifyState, priority: number): void {
+    this.notes.push({ state, priority });
+  }
+
+  log(level: "detail" | "info" | "warn" | "error", message: string): void {
+    this.logs.push({ level, message });
+  }
+
+  /** Fire every live timer due at or before `to`, in deadline order; the clock ends at `to`. */
+  advance(to: number): void {
+    for (;;) {
+      const live = this.timers.filter((t) => !t.cancelled && t.at <= to);
+      if (live.length === 0) break;
+      live.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const t = live[0] as FakeTimer;
+      t.cancelled = true;
+      this.now = Math.max(this.now, t.at);
+      t.fire();
+    }
+    this.now = to;
+    this.timers = this.timers.filter((t) => !t.cancelled);
+  }
+
+  /** The earliest live deadline. */
+  next(): number | undefined {
+    const live = this.timers.filter((t) => !t.cancelled).map((t) => t.at);
+    return live.length === 0 ? undefined : Math.min(...live);
+  }
+}
+
+function config(body: string, globals = "") {
+  const text = `${globals}vrrp_instance VI_1 {\n${body}\n}\n`;
+  const r = loadConfigText(text, "test.conf", { configId: "test" });
+  const errors = r.sink.items.filter((d) => d.severity === "error");
+  assertEquals(errors.map((d) => d.message), []);
+  return r.config;
+}
+
+const BASIC = `
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }`;
+
+function make(body = BASIC, globals = "", mtu?: number) {
+  const cfg = config(body, globals);
+  const spec = instanceSpec(cfg.vrrp_instance[0]!, cfg, mtu);
+  const io = new FakeIo();
+  const inst = new Instance(spec, io);
+  return { spec, io, inst };
+}
+
+function bytes(text: string): Uint8Array {
+  return parseIp(text)!.bytes;
+}
+
+/** An IPv4 advert from `src` as a peer would send it. */
+function advert4(
+  src: string,
+  priority: number,
+  over: {
+    version?: 2 | 3;
+    vrid?: number;
+    dst?: string;
+    ttl?: number;
+    interval?: number;
+    vips?: string[];
+  } = {},
+): ReceivedPacket {
+  const version = over.version ?? 2;
+  const datagram = encodeIPv4Datagram(
+    {
+      version,
+      family: 4,
+      vrid: over.vrid ?? 51,
+      priority,
+      advertInterval: over.interval ?? (version === 2 ? 1 : 100),
+      addresses: (over.vips ?? ["192.0.2.100"]).map(bytes),
+    },
+    {
+      source: bytes(src),
+      destination: bytes(over.dst ?? "224.0.0.18"),
+      id: 1,
+      ...(over.ttl === undefined ? {} : { ttl: over.ttl }),
+    },
+  );
+  return { family: 4, datagram };
+}
+
+const START = { uptimeUs: 600 * S, interfaceUp: true, sourceAddress: "192.0.2.1" };
+
+Deno.test("an instance alone becomes MASTER after Master_Down_Interval and sends a well-formed advert", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  assertEquals(inst.state, "BACKUP");
+  // Leftovers of a previous run are removed at start (§3.3 step 3).
+  assertEquals(io.calls, ["remove"]);
+  assertEquals(io.next(), 3 * S + 609_375);
+  io.advance(3 * S + 609_374);
+  assertEquals(inst.state, "BACKUP");
+  io.advance(3 * S + 609_375);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(io.calls, ["remove", "add true", "announce 5"]);
+  assertEquals(io.notes.map((n) => n.state), ["BACKUP", "MASTER"]);
+  assertEquals(io.sent.length, 1);
+  const first = io.sent[0]!;
+  assertEquals(first.destination, "224.0.0.18");
+  const d = decodeAdvert({ family: 4, datagram: first.data });
+  assert(d.ok);
+  assertEquals(d.advert.ip!.ttl, 255);
+  assertEquals(d.advert.ip!.tos, 0xc0);
+  assertEquals(d.advert.ip!.id, 1);
+  assertEquals(d.advert.ip!.flagsFragment, 0);
+  assertEquals([...d.advert.source], [192, 0, 2, 1]);
+  assertEquals(d.advert.priority, 100);
+  assertEquals(d.advert.vrid, 51);
+  assertEquals(d.advert.count, 1);
+  assert(
+    matchIPv4Checksum(d.advert.message, {
+      version: 2,
+      source: d.advert.source,
+      destination: d.advert.destination,
+      v3ChecksumAsV2: false,
+    }) !== undefined,
+  );
+  // Then one advert a second, with the IPv4 identification counting up.
+  io.advance(5 * S + 609_375);
+  assertEquals(io.sent.length, 3);
+  const ids = io.sent.map((s) => {
+    const r = decodeAdvert({ family: 4, datagram: s.data });
+    return r.ok ? r.advert.ip!.id : -1;
+  });
+  assertEquals(ids, [1, 2, 3]);
+  assertEquals(inst.counters.become_master, 1);
+  assertEquals(inst.counters.advert_sent, 3);
+  assert(io.logs.some((l) => l.message === "(VI_1) Entering MASTER STATE"));
+});
+
+Deno.test("a BACKUP hearing a higher-priority master stays BACKUP and re-arms its master-down timer", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  for (let t = 1; t <= 10; t++) {
+    io.advance(t * S);
+    assertEquals(inst.receive(advert4("192.0.2.2", 200)), { accepted: true });
+  }
+  assertEquals(inst.state, "BACKUP");
+  assertEquals(inst.fsm.masterAddress, "192.0.2.2");
+  assertEquals(io.next(), 10 * S + 3 * S + 609_375);
+  assertEquals(inst.counters.advert_rcvd, 10);
+  assertEquals(io.sent.length, 0);
+});
+
+Deno.test("a MASTER yields to a higher priority: addresses removed, release counted, no priority-0 advert", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  io.advance(4 * S);
+  assertEquals(inst.state, "MASTER");
+  const sentBefore = io.sent.length;
+  inst.receive(advert4("192.0.2.2", 200));
+  assertEquals(inst.state, "BACKUP");
+  assertEquals(io.calls.at(-1), "remove");
+  assertEquals(io.sent.length, sentBefore);
+  assertEquals(inst.counters.release_master, 1);
+  assertEquals(inst.addressesInstalled, false);
+});
+
+Deno.test("a priority-0 advert makes the BACKUP take over after Skew_Time", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  io.advance(1 * S);
+  inst.receive(advert4("192.0.2.2", 200));
+  io.advance(2 * S);
+  inst.receive(advert4("192.0.2.2", 0));
+  assertEquals(inst.counters.pri_zero_rcvd, 1);
+  assertEquals(io.next(), 2 * S + 609_375);
+  io.advance(2 * S + 609_375);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("bad packets are counted and ignored, with one log line per reason and the rest at detail", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  io.advance(1 * S);
+  inst.receive(advert4("192.0.2.2", 200));
+  const deadline = io.next();
+  for (let i = 0; i < 3; i++) {
+    const r = inst.receive(advert4("192.0.2.3", 250, { ttl: 64 }));
+    assertEquals(r, { accepted: false, reason: "ttl_not_255" });
+  }
+  assertEquals(inst.receive(advert4("192.0.2.3", 250, { interval: 2 })), {
+    accepted: false,
+    reason: "v2_interval_mismatch",
+  });
+  assertEquals(inst.receive(advert4("192.0.2.3", 250, { version: 3 })), {
+    accepted: false,
+    reason: "version_mismatch",
+  });
+  assertEquals(inst.counters.ip_ttl_err, 3);
+  assertEquals(inst.counters.vers_err, 1);
+  assertEquals(inst.counters.advert_rcvd, 1);
+  assertEquals(inst.state, "BACKUP");
+  assertEquals(inst.fsm.masterAddress, "192.0.2.2");
+  assertEquals(io.next(), deadline);
+  const ttlLogs = io.logs.filter((l) => l.message.includes("Invalid TTL"));
+  assertEquals(ttlLogs.map((l) => l.level), ["warn", "detail", "detail"]);
+  assertStringIncludes(ttlLogs[0]!.message, "(VI_1) Invalid TTL/HL from 192.0.2.3");
+  // A minute later the same reason is logged at its level again.
+  io.advance(62 * S);
+  inst.receive(advert4("192.0.2.2", 200));
+  inst.receive(advert4("192.0.2.3", 250, { ttl: 64 }));
+  assertEquals(io.logs.filter((l) => l.message.includes("Invalid TTL")).at(-1)!.level, "warn");
+});
+
+Deno.test("a VIP list that differs is counted in addr_list_err and noted once per master", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  for (let t = 1; t <= 3; t++) {
+    io.advance(t * S);
+    inst.receive(advert4("192.0.2.2", 200, { vips: ["192.0.2.99"] }));
+  }
+  assertEquals(inst.counters.addr_list_err, 3);
+  assertEquals(inst.counters.advert_rcvd, 3);
+  const notes = io.logs.filter((l) => l.message.includes("is not in the advert"));
+  assertEquals(notes.map((l) => l.level), ["warn", "detail", "detail"]);
+});
+
+Deno.test("VRRPv3 unicast sends one copy per peer, each checksummed to its own destination and TTL", () => {
+  const { io, inst } = make(`
+  interface eth0
+  virtual_router_id 7
+  version 3
+  advert_int 0.5
+  unicast_src_ip 192.0.2.1
+  unicast_ttl 10
+  unicast_peer {
+    192.0.2.2
+    192.0.2.3
+  }
+  virtual_ipaddress {
+    192.0.2.100/24
+  }`);
+  inst.start({ ...START, sourceAddress: "192.0.2.1" });
+  io.advance(2 * S);
+  assertEquals(inst.state, "MASTER");
+  const first = io.sent.slice(0, 2);
+  assertEquals(first.map((s) => s.destination), ["192.0.2.2", "192.0.2.3"]);
+  for (const s of first) {
+    const d = decodeAdvert({ family: 4, datagram: s.data });
+    assert(d.ok);
+    assertEquals(d.advert.ip!.ttl, 10);
+    assertEquals(d.advert.ip!.id, 1);
+    assertEquals(d.advert.advertInterval, 50);
+    assertEquals([...d.advert.destination], [...bytes(s.destination)]);
+    assertEquals(
+      matchIPv4Checksum(d.advert.message, {
+        version: 3,
+        source: bytes("192.0.2.1"),
+        destination: bytes(s.destination),
+        v3ChecksumAsV2: false,
+      }),
+      "v3_pseudo_header",
+    );
+  }
+  // A multicast advert is not for a unicast instance (§1.11 step 15).
+  assertEquals(inst.receive(advert4("192.0.2.2", 200, { version: 3, vrid: 7, interval: 50 })), {
+    accepted: false,
+    reason: "destination_mismatch",
+  });
+});
+
+Deno.test("a peer with the pre-1.3.6 unicast checksum is detected and then answered in its form", () => {
+  const { io, inst } = make(`
+  interface eth0
+  virtual_router_id 7
+  version 3
+  unicast_src_ip 192.0.2.1
+  old_unicast_checksum
+  unicast_peer {
+    192.0.2.2
+  }
+  virtual_ipaddress {
+    192.0.2.100/24
+  }`);
+  inst.start(START);
+  io.advance(4 * S);
+  // The old form: checksummed to the group, sent to us.
+  const old = encodeIPv4Datagram(
+    {
+      version: 3,
+      family: 4,
+      vrid: 7,
+      priority: 50,
+      advertInterval: 100,
+      addresses: [bytes("192.0.2.100")],
+    },
+    { source: bytes("192.0.2.2"), destination: bytes("224.0.0.18"), id: 1 },
+  );
+  old.set(bytes("192.0.2.1"), 16);
+  assertEquals(inst.receive({ family: 4, datagram: old }), { accepted: true });
+  assert(io.logs.some((l) => l.message.includes("Setting unicast VRRPv3 checksum to old version")));
+  io.advance(5 * S);
+  const d = decodeAdvert({ family: 4, datagram: io.sent.at(-1)!.data });
+  assert(d.ok);
+  assertEquals(
+    matchIPv4Checksum(d.advert.message, {
+      version: 3,
+      source: bytes("192.0.2.1"),
+      destination: bytes("224.0.0.18"),
+      v3ChecksumAsV2: false,
+    }),
+    "v3_pseudo_header",
+  );
+});
+
+Deno.test("IPv6 adverts leave as bare messages with the source for IPV6_PKTINFO and unicast_ttl as hop limit", () => {
+  const { io, inst } = make(`
+  interface eth0
+  virtual_router_id 9
+  unicast_ttl 5
+  unicast_peer {
+    2001:db8::2
+  }
+  virtual_ipaddress {
+    2001:db8::100/64
+  }`);
+  assertEquals(inst.spec.version, 3);
+  inst.start({ ...START, sourceAddress: "fe80::1" });
+  io.advance(4 * S);
+  assertEquals(inst.state, "MASTER");
+  const s = io.sent[0]!;
+  assertEquals(s.destination, "2001:db8::2");
+  assertEquals(s.source, "fe80::1");
+  assertEquals(s.hopLimit, 5);
+  assertEquals(s.data.length, 8 + 16);
+  assertEquals(s.data[0], 0x31);
+  assertEquals([s.data[6], s.data[7]], [0, 0]);
+});
+
+Deno.test("PASS authentication goes into every advert and a wrong password is an auth failure", () => {
+  const { io, inst } = make(`${BASIC}
+  authentication {
+    auth_type PASS
+    auth_pass s3cret
+  }`);
+  inst.start(START);
+  io.advance(4 * S);
+  const d = decodeAdvert({ family: 4, datagram: io.sent[0]!.data });
+  assert(d.ok);
+  assertEquals(d.advert.authType, 1);
+  assertEquals(new TextDecoder().decode(d.advert.authData!.subarray(0, 6)), "s3cret");
+  const r = inst.receive(advert4("192.0.2.2", 200));
+  assertEquals(r, { accepted: false, reason: "auth_type_mismatch" });
+  assertEquals(inst.counters.authtype_mismatch, 1);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("shutdown as MASTER resigns with priority 0 and removes the addresses unless told not to", () => {
+  for (const release of [true, false]) {
+    const { io, inst } = make();
+    inst.start(START);
+    io.advance(4 * S);
+    const sent = io.sent.length;
+    io.calls = [];
+    inst.shutdown(release);
+    assertEquals(inst.state, "STOP");
+    assertEquals(io.notes.at(-1)!.state, "STOP");
+    if (release) {
+      assertEquals(io.sent.length, sent + 1);
+      const d = decodeAdvert({ family: 4, datagram: io.sent.at(-1)!.data });
+      assert(d.ok);
+      assertEquals(d.advert.priority, 0);
+      assertEquals(io.calls, ["remove"]);
+      assertEquals(inst.counters.pri_zero_sent, 1);
+    } else {
+      assertEquals(io.sent.length, sent);
+      assertEquals(io.calls, []);
+    }
+    // No timer survives the shutdown.
+    assertEquals(io.next(), undefined);
+  }
+});
+
+Deno.test("failed sends and address changes are counted and logged; the instance carries on", () => {
+  const { io, inst } = make();
+  io.failSend = true;
+  io.failAddresses = true;
+  inst.start(START);
+  io.advance(6 * S);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(inst.errors.addresses, 1);
+  assert(inst.errors.send >= 3);
+  const errs = io.logs.filter((l) => l.message.includes("Network is unreachable"));
+  assertEquals(errs[0]!.level, "error");
+  assert(errs.slice(1).every((l) => l.level === "detail"));
+  io.failSend = false;
+  io.advance(7 * S);
+  assertEquals(io.sent.length, 1);
+});
+
+Deno.test("interface down faults the instance and up brings it back as BACKUP", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  io.advance(4 * S);
+  assertEquals(inst.state, "MASTER");
+  inst.setInterfaceUp(false);
+  assertEquals(inst.state, "FAULT");
+  const zeros = io.sent.filter((s) => {
+    const d = decodeAdvert({ family: 4, datagram: s.data });
+    return d.ok && d.advert.priority === 0;
+  });
+  assertEquals(zeros.length, 2);
+  // keepalived counts the resignation once (§6.4), not the second packet.
+  assertEquals(inst.counters.pri_zero_sent, 1);
+  inst.setInterfaceUp(true);
+  assertEquals(inst.state, "BACKUP");
+  inst.setSourceAddress(null);
+  assertEquals(inst.state, "FAULT");
+  inst.setSourceAddress("192.0.2.1");
+  assertEquals(inst.state, "BACKUP");
+});
+
+Deno.test("instanceSpec moves VIPs that do not fit the MTU to the eVIPs and resolves tracker weights", () => {
+  const vips = Array.from({ length: 10 }, (_, i) => `    192.0.2.${i + 10}`).join("\n");
+  const cfg = config(
+    `
+  interface eth0
+  virtual_router_id 51
+  track_interface {
+    eth1 weight -10
+  }
+  track_script {
+    chk
+  }
+  virtual_ipaddress {
+${vips}
+  }
+  virtual_ipaddress_excluded {
+    198.51.100.1
+  }`,
+    `vrrp_script chk {\n  script "/bin/true"\n  weight -20 reverse\n}\n`,
+  );
+  // 80-byte MTU: 80 - 14 - 20 - 16 = 30 bytes, 7 IPv4 addresses.
+  const spec = instanceSpec(cfg.vrrp_instance[0]!, cfg, 80);
+  assertEquals(spec.advertised.length, 7);
+  assertEquals(spec.excluded.map((e) => e.address), [
+    "192.0.2.17",
+    "192.0.2.18",
+    "192.0.2.19",
+    "198.51.100.1",
+  ]);
+  assertEquals(spec.trackers, [
+    { kind: "interface", name: "eth1", weight: -10, reverse: false },
+    { kind: "script", name: "chk", weight: -20, reverse: true },
+  ]);
+});
