@@ -267,7 +267,7 @@ interface Copy {
   readonly v4: { readonly source: Uint8Array; readonly sumTo: Uint8Array } | undefined;
 }
 
-/** Seconds a log line of one kind is held back after it was written (rate limiting). */
+/** How long (µs) a log line of one kind stays at detail level after it was written. */
 const LOG_REPEAT_US = 60_000_000;
 
 /**

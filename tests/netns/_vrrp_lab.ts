@@ -4,6 +4,7 @@
  * inside a namespace, and address checks. Every namespace comes from tests/harness/netns.ts,
  * so the lab's cleanup removes it all; the temporary directory goes with `cleanup()`.
  */
+import { assertEquals } from "../_assert.ts";
 import { type Lab, type Netns, type SpawnedProcess, waitFor } from "../harness/netns.ts";
 
 /** The repository's `kad` launcher. */
@@ -197,6 +198,25 @@ export async function waitForNth(
       p.output.slice(-600)
     }`,
   });
+}
+
+/** The state an instance last entered, from its log. */
+export function lastState(p: SpawnedProcess): string | undefined {
+  return [...p.output.matchAll(/Entering (MASTER|BACKUP|FAULT|STOP) STATE/g)].at(-1)?.[1];
+}
+
+/**
+ * Waits until every process's last state is the one given (routers started together may
+ * pass through another state first, as VRRP allows), then checks that no state changes
+ * for `ms`.
+ */
+export async function settle(expect: ReadonlyArray<readonly [SpawnedProcess, string]>, ms = 1_500) {
+  await waitFor(() => expect.every(([p, s]) => lastState(p) === s), 10_000, {
+    what: `states ${expect.map(([, s]) => s).join(", ")}`,
+  });
+  const before = expect.map(([p]) => count(p, /Entering \w+ STATE/));
+  await new Promise((r) => setTimeout(r, ms));
+  assertEquals(expect.map(([p]) => count(p, /Entering \w+ STATE/)), before, "a state changed");
 }
 
 /** Test options: namespaces and child processes outlive the sanitizers' view. */

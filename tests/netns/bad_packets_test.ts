@@ -22,6 +22,7 @@ import {
   lan,
   NETNS_TEST,
   type Router,
+  settle,
   startKad,
   TEST_GLOBALS,
   waitAddress,
@@ -155,8 +156,7 @@ Deno.test(
       TEST_GLOBALS + instanceConf({ priority, version: 2, advertInt: 1, extra: auth });
     const ka = await startKad(a, files, c(200), [], { TMPDIR: dirA });
     const kb = await startKad(b, files, c(100), [], { TMPDIR: dirB });
-    await ka.waitForOutput(MASTER, 15_000);
-    await kb.waitForOutput(BACKUP, 10_000);
+    await settle([[ka, "MASTER"], [kb, "BACKUP"]], 1_000);
     await waitAddress(a, VIP, 5_000);
     const dump = client!.ns.spawn(["tcpdump", "-i", "eth0", "-n", "-vv", "-l", "ip proto 112"]);
     await dump.waitForOutput(/listening on/, 5_000);
