@@ -5,7 +5,7 @@
  */
 import type { Token } from "./ast.ts";
 import { DiagClass } from "./diagnostic.ts";
-import type { ParseContext, TomlKind, ValueType } from "./schema.ts";
+import type { ParseContext, ValueType } from "./schema.ts";
 import { shellWords } from "./shell_words.ts";
 import { type Family, formatIp, isMulticast, parseIp } from "../net/ipaddr.ts";
 
@@ -436,9 +436,4 @@ export function quoteIfNeeded(w: string): string {
 /** Double-quote a word. keepalived has no escape inside double quotes, so a `"` cannot be kept. */
 export function quoteAlways(w: string): string {
   return `"${w}"`;
-}
-
-/** Type helper for value types whose TOML form is a table of words. */
-export function tomlKindOf(t: ValueType<unknown>): TomlKind {
-  return t.toml;
 }
