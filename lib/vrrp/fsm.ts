@@ -8,9 +8,12 @@
  * event with the current monotonic time, and everything it wants done comes back as a
  * list of actions (send an advert, add or remove the VIPs, send GARPs, notify, log, arm
  * or cancel a timer at an absolute time). The state is plain JSON data, so a recorded
- * event list replays to the same actions. It must not do I/O, read clocks, arm timers,
- * parse packets (adverts arrive validated, spec §1.11) or know about other instances —
- * sync groups (§3.12) and reloads (§3.8) belong to a layer above that feeds it events.
+ * event list replays to the same actions. States are values: `step` never modifies its
+ * input and shares what did not change (the settings, untouched arrays and objects) with
+ * the state it returns, so neither may be modified afterwards. It must not do I/O, read
+ * clocks, arm timers, parse packets (adverts arrive validated, spec §1.11) or know about
+ * other instances — sync groups (§3.12) and reloads (§3.8) belong to a layer above that
+ * feeds it events.
  */
 import { parseIp } from "../net/ipaddr.ts";
 import {
@@ -127,7 +130,10 @@ export interface RogueOwner {
   intervalUs: number;
 }
 
-/** Everything the FSM remembers about one instance: plain JSON data. */
+/**
+ * Everything the FSM remembers about one instance: plain JSON data, treated as immutable
+ * (successive states share unchanged parts, `settings` always).
+ */
 export interface FsmState {
   settings: InstanceSettings;
   state: VrrpState;
@@ -324,7 +330,10 @@ export function compareAddresses(a: string, b: string): -1 | 0 | 1 {
  * Advance the instance by one event at `nowUs` (monotonic µs). Returns the new state and
  * the actions to perform in order; schedule/cancel actions come last, one per timer whose
  * deadline changed. A `timer` event for a timer that is not armed, or before its
- * deadline, is stale and ignored. The input state is not modified.
+ * deadline, is stale and ignored (the input state comes back as is). The input state is
+ * not modified; the result shares every part that did not change with it (copy on write:
+ * adverts and timers arrive many times a second per instance, so a step copies only the
+ * top-level fields and whatever it changes).
  *
  * @example
  * ```ts
@@ -338,20 +347,24 @@ export function compareAddresses(a: string, b: string): -1 | 0 | 1 {
  * ```
  */
 export function step(state: FsmState, event: FsmEvent, nowUs: number): StepResult {
-  const run = new Step(structuredClone(state), nowUs);
-  const before: Partial<Record<TimerId, number>> = { ...state.timers };
+  let fired: TimerId | null = null;
   if (event.type === "timer") {
     const at = state.timers[event.timer];
-    if (at === undefined || nowUs < at) return { state: run.s, actions: [] };
-    delete before[event.timer];
-    delete run.s.timers[event.timer];
+    if (at === undefined || nowUs < at) return { state, actions: [] };
+    fired = event.timer;
   }
+  const run = new Step({ ...state }, nowUs);
+  if (fired !== null) run.disarm(fired);
   run.handle(event);
-  for (const id of TIMER_IDS) {
-    const was = before[id];
-    const is = run.s.timers[id];
-    if (is === undefined && was !== undefined) run.out.push({ type: "cancel", timer: id });
-    if (is !== undefined && is !== was) run.out.push({ type: "schedule", timer: id, atUs: is });
+  const after = run.s.timers;
+  if (after !== state.timers) {
+    // The fired timer counts as already gone: re-arming it is a schedule, not a no-op.
+    for (const id of TIMER_IDS) {
+      const was = id === fired ? undefined : state.timers[id];
+      const is = after[id];
+      if (is === undefined && was !== undefined) run.out.push({ type: "cancel", timer: id });
+      if (is !== undefined && is !== was) run.out.push({ type: "schedule", timer: id, atUs: is });
+    }
   }
   return { state: run.s, actions: run.out };
 }
@@ -368,9 +381,15 @@ function downUsAt(state: FsmState, effective: number): number {
   );
 }
 
-/** One step in progress: the draft state, the clock and the actions so far. */
+/**
+ * One step in progress: the draft state, the clock and the actions so far. The draft is a
+ * shallow copy of the input; nested data (`timers`, `faults`, `trackers`, `rogue`) is
+ * replaced, never modified, so the input stays intact.
+ */
 class Step {
   readonly out: FsmAction[] = [];
+  /** Whether `s.timers` is already this step's own copy. */
+  #timersOwned = false;
 
   constructor(readonly s: FsmState, readonly now: number) {}
 
@@ -425,12 +444,30 @@ class Step {
     if (this.c.hasAddresses && rounds > 0) this.out.push({ type: "garp", rounds, reason });
   }
 
+  /** The draft's timers, copied from the input's on first write. */
+  ownTimers(): Partial<Record<TimerId, number>> {
+    if (!this.#timersOwned) {
+      this.s.timers = { ...this.s.timers };
+      this.#timersOwned = true;
+    }
+    return this.s.timers;
+  }
+
   arm(id: TimerId, atUs: number): void {
-    this.s.timers[id] = atUs;
+    if (this.s.timers[id] !== atUs) this.ownTimers()[id] = atUs;
   }
 
   disarm(...ids: TimerId[]): void {
-    for (const id of ids) delete this.s.timers[id];
+    const was = this.s.timers;
+    if (!ids.some((id) => was[id] !== undefined)) return;
+    // Rebuilt rather than `delete`d from: objects with deleted keys turn slow to copy.
+    const kept: Partial<Record<TimerId, number>> = {};
+    for (const id of TIMER_IDS) {
+      const at = was[id];
+      if (at !== undefined && !ids.includes(id)) kept[id] = at;
+    }
+    this.s.timers = kept;
+    this.#timersOwned = true;
   }
 
   get isOwner(): boolean {
@@ -627,7 +664,7 @@ class Step {
         this.sendAdvert(s.effectivePriority);
         this.arm("advert", this.now + c.advertIntUs);
         if (s.rogue !== null && s.rogue.advertsLeft > 0) {
-          s.rogue.advertsLeft--;
+          s.rogue = { ...s.rogue, advertsLeft: s.rogue.advertsLeft - 1 };
           if (s.rogue.advertsLeft === 0) {
             // §3.9: watch for 1.2 × the longer interval.
             const watch = Math.floor((Math.max(s.rogue.intervalUs, c.advertIntUs) * 6) / 5);
@@ -788,7 +825,7 @@ class Step {
       return;
     }
     if (s.rogue.advertsLeft > 0) {
-      s.rogue.intervalUs = Math.max(s.rogue.intervalUs, e.advertIntUs);
+      s.rogue = { ...s.rogue, intervalUs: Math.max(s.rogue.intervalUs, e.advertIntUs) };
       return;
     }
     this.log(
