@@ -34,6 +34,8 @@ const SYMBOLS = {
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  timerfd_create: { parameters: ["i32", "i32"], result: "i32" },
+  timerfd_settime: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -119,6 +121,11 @@ export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 export const EFD_NONBLOCK = 0o4000;
 export const EFD_CLOEXEC = 0o2000000;
+// timerfd (sys/timerfd.h, time.h).
+export const CLOCK_MONOTONIC = 1;
+export const TFD_NONBLOCK = 0o4000;
+export const TFD_CLOEXEC = 0o2000000;
+export const TFD_TIMER_ABSTIME = 1;
 /** setns(2) namespace type of a network namespace. */
 export const CLONE_NEWNET = 0x40000000;
 const O_RDONLY = 0;
@@ -635,7 +642,7 @@ export function recvmsg(fd: number, bufs: MessageBuffers): Received | null {
   };
 }
 
-// ---- the reactor: epoll and eventfd ----
+// ---- the reactor: epoll, eventfd and timerfd ----
 
 /** read(2); null when the descriptor has nothing (EAGAIN). */
 export function read(fd: number, buf: Uint8Array): number | null {
@@ -658,6 +665,28 @@ export function write(fd: number, buf: Uint8Array): number {
 /** eventfd(2). */
 export function eventfd(initial: number, flags: number): number {
   return check("eventfd", libc().eventfd(initial, flags));
+}
+
+/** timerfd_create(2). */
+export function timerfdCreate(clockId: number, flags: number): number {
+  return check("timerfd_create", libc().timerfd_create(clockId, flags));
+}
+
+/** Size of `struct itimerspec` on x86-64: it_interval then it_value, each i64 s + i64 ns. */
+export const ITIMERSPEC_SIZE = 32;
+
+/**
+ * timerfd_settime(2) for a one-shot timer: expires `valueNs` nanoseconds from now (or at
+ * that time of the timer's clock with TFD_TIMER_ABSTIME); 0 disarms it. Each expiry makes
+ * the descriptor readable and adds one to its 8-byte expiration counter (read it with
+ * `read`).
+ */
+export function timerfdSettime(fd: number, flags: number, valueNs: bigint): void {
+  const spec = new Uint8Array(ITIMERSPEC_SIZE);
+  const v = new DataView(spec.buffer);
+  v.setBigInt64(16, valueNs / 1_000_000_000n, true);
+  v.setBigInt64(24, valueNs % 1_000_000_000n, true);
+  check("timerfd_settime", libc().timerfd_settime(fd, flags, spec, null));
 }
 
 /** epoll_create1(2) with EPOLL_CLOEXEC. */

@@ -114,6 +114,44 @@ Deno.test(
 );
 
 Deno.test(
+  "timers run within half a millisecond of their deadline, at the median",
+  opts,
+  async () => {
+    const reactor = Reactor.create();
+    // Far away: each timer below is earlier and must re-arm the pending wait.
+    const sentinel = reactor.after(60_000, () => {});
+    const lateness: number[] = [];
+    const running = reactor.run();
+    try {
+      await new Promise<void>((done) => {
+        const schedule = () => {
+          if (lateness.length === 50) return done();
+          // Fractions of a millisecond, which a whole-millisecond timeout cannot hit.
+          const deadline = reactor.now() + 1.3 + (lateness.length % 7) * 0.9;
+          reactor.at(deadline, () => {
+            lateness.push(reactor.now() - deadline);
+            // Half from a timer callback, half from outside the loop while it waits.
+            if (lateness.length % 2 === 0) schedule();
+            else setTimeout(schedule, 0);
+          });
+        };
+        schedule();
+      });
+      const sorted = [...lateness].sort((a, b) => a - b);
+      const median = sorted[25] as number;
+      assert(sorted[0] as number >= 0, `a timer ran ${-(sorted[0] as number)} ms early`);
+      assert(median < 0.5, `median lateness ${median.toFixed(3)} ms over 50 timers`);
+      assertEquals(reactor.stats.timersFired, 50);
+    } finally {
+      sentinel.cancel();
+      reactor.stop();
+      await running;
+      reactor.close();
+    }
+  },
+);
+
+Deno.test(
   "a timer set by a due timer waits for the next turn, so descriptors are not starved",
   opts,
   async () => {
@@ -179,7 +217,7 @@ Deno.test("failing callbacks are logged and counted and the loop carries on", op
 });
 
 Deno.test(
-  "stop() from a callback ends run(), and close() releases the epoll and eventfd",
+  "stop() from a callback ends run(), and close() releases the epoll, eventfd and timerfd",
   opts,
   async () => {
     // In a child: other test modules of this process open descriptors concurrently.
@@ -187,7 +225,7 @@ Deno.test(
       import { Reactor } from "${REACTOR_URL}";
       const kinds = () => [...Deno.readDirSync("/proc/self/fd")]
         .map((e) => { try { return Deno.readLinkSync("/proc/self/fd/" + e.name); } catch { return ""; } })
-        .filter((l) => /eventpoll|eventfd/.test(l)).sort();
+        .filter((l) => /eventpoll|eventfd|timerfd/.test(l)).sort();
       const before = kinds();
       const reactor = Reactor.create();
       const open = kinds();
@@ -204,7 +242,12 @@ Deno.test(
     const m = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
     assertEquals(
       m.open,
-      [...(m.before as string[]), "anon_inode:[eventfd]", "anon_inode:[eventpoll]"].sort(),
+      [
+        ...(m.before as string[]),
+        "anon_inode:[eventfd]",
+        "anon_inode:[eventpoll]",
+        "anon_inode:[timerfd]",
+      ].sort(),
     );
     assertEquals(m.after, m.before);
     assertEquals(m.running, false);
