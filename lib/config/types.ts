@@ -252,6 +252,25 @@ export function word(opts: { maxLen?: number; what?: string } = {}): ValueType<s
 /** The name of a named block (`vrrp_instance NAME`). */
 export const blockName: ValueType<string> = word({ what: "name" });
 
+/**
+ * The header of repeated blocks that take no name (`TCP_CHECK {`, `url {`, `garp_group {`):
+ * words after the keyword are ignored with a warning.
+ */
+export const unnamed: ValueType<null> = {
+  toml: "words",
+  describe: "no name",
+  parse(args, ctx) {
+    if (args.length > 0) {
+      ctx.warn(
+        `'${ctx.keyword}' takes no name; '${args.map((t) => t.text).join(" ")}' is ignored`,
+        0,
+      );
+    }
+    return null;
+  },
+  print: () => [],
+};
+
 /** All arguments joined with single spaces (free text such as `router_id`'s). */
 export function text(what = "text"): ValueType<string> {
   return {

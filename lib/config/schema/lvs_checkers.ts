@@ -28,6 +28,7 @@ import {
   seconds,
   text,
   UINT32_MAX,
+  unnamed,
   word,
   wordList,
 } from "../types.ts";
@@ -42,7 +43,6 @@ import {
   reversibleWeight,
   runAs,
   statusCodes,
-  unnamed,
 } from "./lvs_types.ts";
 import { BFD_NAME_MAX } from "./bfd.ts";
 import { keepIf } from "./lvs_normalise.ts";

@@ -443,22 +443,6 @@ export const vsFlag: ValueType<boolean> = {
   },
 };
 
-/** A header for blocks that take no name (`TCP_CHECK {`, `url {`, `host {`). */
-export const unnamed: ValueType<null> = {
-  toml: "words",
-  describe: "no name",
-  parse(args, ctx) {
-    if (args.length > 0) {
-      ctx.warn(
-        `'${ctx.keyword}' takes no name; '${args.map((t) => t.text).join(" ")}' is ignored`,
-        0,
-      );
-    }
-    return null;
-  },
-  print: () => [],
-};
-
 /**
  * An optional word where the bare keyword has a meaning of its own (`sni_name`,
  * `require_reply`): no argument gives "".

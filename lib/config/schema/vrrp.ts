@@ -12,7 +12,8 @@ import type { GlobalDefs } from "./global.ts";
 import { vrrpInstance } from "./vrrp_instance.ts";
 import { trackGroup, vrrpSyncGroup } from "./vrrp_sync.ts";
 import { MAX_TIMER_S, trackFile, vrrpScript, vrrpTrackProcess } from "./vrrp_trackers.ts";
-import { garpGroup, linkbeatInterface, noHeader, upDownDelay } from "./vrrp_interfaces.ts";
+import { garpGroup, linkbeatInterface, upDownDelay } from "./vrrp_interfaces.ts";
+import { unnamed } from "../types.ts";
 import { staticAddressLine } from "./vrrp_address.ts";
 import { staticRouteLine } from "./vrrp_route.ts";
 import { staticRuleLine } from "./vrrp_rule.ts";
@@ -38,7 +39,7 @@ export const vrrpRootFields = {
     unique: true,
     doc: "a set of processes instances can track",
   }),
-  garp_group: blocks(garpGroup, noHeader, { doc: "GARP/NA spacing for a group of interfaces" }),
+  garp_group: blocks(garpGroup, unnamed, { doc: "GARP/NA spacing for a group of interfaces" }),
   interface_up_down_delays: list(upDownDelay, {
     doc: "IFNAME DOWN [UP]: debounce of interface state",
   }),

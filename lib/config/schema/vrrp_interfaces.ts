@@ -28,22 +28,6 @@ export const garpGroup = defineBlock({
 });
 export type GarpGroup = InferSchema<typeof garpGroup> & { header: null };
 
-/** The empty header of `garp_group { … }` (the block takes no name). */
-export const noHeader: ValueType<null> = {
-  toml: "words",
-  describe: "no name",
-  parse(args, ctx) {
-    if (args.length > 0) {
-      ctx.warn(
-        `'${ctx.keyword}' takes no name; '${args.map((t) => t.text).join(" ")}' is ignored`,
-        0,
-      );
-    }
-    return null;
-  },
-  print: () => [],
-};
-
 /** One `IF DOWN [UP]` line of interface_up_down_delays (µs). */
 export interface UpDownDelay {
   interface: string;
