@@ -14,23 +14,36 @@
  * second): CPU over a measuring window (utime + stime from /proc) and RSS (VmRSS), and the
  * RSS of one instance, giving the RSS per added instance.
  *
- * Usage: deno run -A bench/vrrp_failover.ts [RUNS [WINDOW_S]]   (default 7 and 20)
+ * Usage: deno run -A bench/vrrp_failover.ts [--failover-only] [--intervals=1,0.1,0.01]
+ *        [RUNS [WINDOW_S]]   (default 7 runs and a 20 s window)
  * Prints Markdown tables for bench/README.md ("VRRP failover").
  */
 import { Lab, type Netns, type SpawnedProcess, waitFor } from "../tests/harness/netns.ts";
 import { Files, KAD, KEEPALIVED, lan, type Router } from "../tests/netns/_vrrp_lab.ts";
 import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
-const runs = Number(Deno.args[0] ?? "7");
-const windowS = Number(Deno.args[1] ?? "20");
-if (!(runs >= 1) || !(windowS >= 1)) {
-  console.error("usage: deno run -A bench/vrrp_failover.ts [RUNS [WINDOW_S]]");
+const USAGE =
+  "usage: deno run -A bench/vrrp_failover.ts [--failover-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
+const flags = Deno.args.filter((a) => a.startsWith("--"));
+const positional = Deno.args.filter((a) => !a.startsWith("--"));
+const runs = Number(positional[0] ?? "7");
+const windowS = Number(positional[1] ?? "20");
+const failoverOnly = flags.includes("--failover-only");
+const intervalsFlag = flags.find((f) => f.startsWith("--intervals="));
+const INTERVALS_S = intervalsFlag === undefined
+  ? [1, 0.1, 0.01]
+  : intervalsFlag.slice("--intervals=".length).split(",").map(Number);
+const unknown = flags.filter((f) => f !== "--failover-only" && !f.startsWith("--intervals="));
+if (
+  !(runs >= 1) || !(windowS >= 1) || unknown.length > 0 ||
+  !INTERVALS_S.every((s) => s >= 0.01 && s <= 40.95)
+) {
+  console.error(USAGE);
   Deno.exit(2);
 }
 
 type Impl = "kad" | "keepalived";
 const IMPLS: readonly Impl[] = ["kad", "keepalived"];
-const INTERVALS_S = [1, 0.1, 0.01];
 const VIP = "192.0.2.100";
 const BACKUP_PRIORITY = 100;
 /** The issue's target: the failover median within this of the formula at every interval. */
@@ -262,6 +275,7 @@ async function main(): Promise<void> {
     }`,
   );
 
+  if (failoverOnly) return;
   console.log(
     `\nSteady state, one process, instances at 0.1 s, all MASTER (${windowS} s window):\n`,
   );

@@ -36,6 +36,7 @@ const SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   timerfd_create: { parameters: ["i32", "i32"], result: "i32" },
   timerfd_settime: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -76,6 +77,10 @@ export const SO_RCVTIMEO = 20;
 export const SO_BINDTODEVICE = 25;
 export const SO_ATTACH_FILTER = 26;
 export const SO_RCVBUFFORCE = 33;
+/** Receive timestamps as `struct timespec` on CLOCK_REALTIME (asm-generic/socket.h). */
+export const SO_TIMESTAMPNS = 35;
+/** The control message carrying it (same number as the option). */
+export const SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
 // IPPROTO_IP options (linux/in.h).
 export const IP_TOS = 1;
 export const IP_TTL = 2;
@@ -122,6 +127,7 @@ export const EPOLLHUP = 0x010;
 export const EFD_NONBLOCK = 0o4000;
 export const EFD_CLOEXEC = 0o2000000;
 // timerfd (sys/timerfd.h, time.h).
+export const CLOCK_REALTIME = 0;
 export const CLOCK_MONOTONIC = 1;
 export const TFD_NONBLOCK = 0o4000;
 export const TFD_CLOEXEC = 0o2000000;
@@ -640,6 +646,21 @@ export function recvmsg(fd: number, bufs: MessageBuffers): Received | null {
     source: bufs.name.slice(0, Math.min(bufs.nameLength, bufs.name.length)),
     control: decodeControl(bufs.control.subarray(0, bufs.controlLength)),
   };
+}
+
+/** A `struct timespec` (i64 seconds, i64 nanoseconds) as nanoseconds; undefined if short. */
+export function timespecNs(data: Uint8Array): bigint | undefined {
+  if (data.length < 16) return undefined;
+  const v = new DataView(data.buffer, data.byteOffset, 16);
+  return v.getBigInt64(0, true) * 1_000_000_000n + v.getBigInt64(8, true);
+}
+
+const timespecBuf = new Uint8Array(16);
+
+/** clock_gettime(2) in nanoseconds. */
+export function clockGettimeNs(clockId: number): bigint {
+  check("clock_gettime", libc().clock_gettime(clockId, timespecBuf));
+  return timespecNs(timespecBuf) as bigint;
 }
 
 // ---- the reactor: epoll, eventfd and timerfd ----

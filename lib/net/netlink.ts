@@ -286,6 +286,7 @@ export class Netlink {
   readonly #portid: number;
   readonly #buf = new Uint8Array(NETLINK_BUFFER_SIZE);
   #seq: number;
+  #indexSource: ((ifname: string) => number | undefined) | undefined;
   /** Requests that failed (errno or no reply), for the daemon's counters. */
   failures = 0;
 
@@ -427,11 +428,23 @@ export class Netlink {
   }
 
   /**
+   * Where `linkIndexFor` looks first: a table of interfaces the caller keeps current (the
+   * VRRP engine's, fed by the link monitor). It saves a GETLINK round trip on every
+   * address, route and rule request, which is most of a takeover's netlink time; a name the
+   * table does not know is asked of the kernel.
+   */
+  setIndexSource(source: ((ifname: string) => number | undefined) | undefined): void {
+    this.#indexSource = source;
+  }
+
+  /**
    * `linkIndex` for a step of `operation`: a missing interface fails the operation
    * ("adding 192.0.2.1/24 to eth9 failed: No such device (ENODEV): interface 'eth9' not
    * found").
    */
   linkIndexFor(ifname: string, operation: string): number {
+    const known = this.#indexSource?.(ifname);
+    if (known !== undefined) return known;
     try {
       return this.linkIndex(ifname);
     } catch (e) {

@@ -53,17 +53,20 @@ import {
   MSG_DONTWAIT,
   parseSockaddr,
   recvmsg,
+  SCM_TIMESTAMPNS,
   sendmsg,
   sendto,
   setsockoptBytes,
   setsockoptInt,
   SO_RCVBUF,
+  SO_TIMESTAMPNS,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
   sockaddr,
   socket,
   SOL_SOCKET,
+  timespecNs,
 } from "../../ffi/libc.ts";
 import { CountingSocket, openSocket, OwnedSocket, setUpSocket } from "./socket_common.ts";
 import { type Family, type IpAddress, isLinkLocal6, isMulticast, parseIp } from "./ipaddr.ts";
@@ -115,6 +118,11 @@ export interface VrrpPacket {
   readonly payload: Uint8Array;
   /** The datagram was longer than the receive buffer (it is cut). */
   readonly truncated: boolean;
+  /**
+   * When the kernel received it (SO_TIMESTAMPNS: CLOCK_REALTIME, ns); undefined if the
+   * kernel gave no timestamp.
+   */
+  readonly arrivalNs: bigint | undefined;
 }
 
 function address(text: string, family: Family, what: string): Uint8Array {
@@ -167,6 +175,8 @@ export class VrrpReceiver extends OwnedSocket {
       ifindex = ifNameToIndex(o.ifname);
       bindToDevice(fd, o.ifname);
       setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, SOCKET_RCVBUF);
+      // The master-down timer runs from an advert's arrival, not from when kad read it.
+      setsockoptInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
       if (o.family === 4) {
         setsockoptInt(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0);
         if (o.unicastSource !== undefined) {
@@ -217,7 +227,11 @@ export class VrrpReceiver extends OwnedSocket {
     if (r === null) return null;
     const stored = Math.min(r.length, this.#bufs.data.length);
     const datagram = this.#bufs.data.slice(0, stored);
-    if (this.family === 4) return parse4(datagram, r.truncated);
+    let arrivalNs: bigint | undefined;
+    for (const c of r.control) {
+      if (c.level === SOL_SOCKET && c.type === SCM_TIMESTAMPNS) arrivalNs = timespecNs(c.data);
+    }
+    if (this.family === 4) return parse4(datagram, r.truncated, arrivalNs);
     const src = parseSockaddr(r.source);
     let ttl: number | undefined;
     let destination: IpAddress | undefined;
@@ -237,12 +251,17 @@ export class VrrpReceiver extends OwnedSocket {
       datagram,
       payload: datagram,
       truncated: r.truncated,
+      arrivalNs,
     };
   }
 }
 
 /** An IPv4 datagram as received on a raw socket: the header gives source, destination, TTL. */
-function parse4(datagram: Uint8Array, truncated: boolean): VrrpPacket {
+function parse4(
+  datagram: Uint8Array,
+  truncated: boolean,
+  arrivalNs: bigint | undefined,
+): VrrpPacket {
   const ihl = datagram.length >= 1 ? ((datagram[0] as number) & 0x0f) * 4 : 0;
   const whole = datagram.length >= 20 && ihl >= 20 && ihl <= datagram.length;
   return {
@@ -253,6 +272,7 @@ function parse4(datagram: Uint8Array, truncated: boolean): VrrpPacket {
     datagram,
     payload: whole ? datagram.subarray(ihl) : new Uint8Array(0),
     truncated: truncated || !whole,
+    arrivalNs,
   };
 }
 

@@ -16,7 +16,7 @@
  */
 import type { KadConfig } from "../config/schema/root.ts";
 import type { IpAddressEntry } from "../config/schema/vrrp_address.ts";
-import { ErrnoError } from "../../ffi/libc.ts";
+import { CLOCK_REALTIME, clockGettimeNs, ErrnoError } from "../../ffi/libc.ts";
 import {
   addAddress,
   addressDevice,
@@ -116,16 +116,16 @@ interface Bound extends Slot {
 const SOCKET_FAULT = "VRRP socket unavailable";
 /** Packets read per wake-up and socket before other descriptors get their turn. */
 const RECEIVE_BATCH = 256;
-/** Timers due within this many ms are armed directly (their slack is under 0.25 ms). */
-const PRECISE_WITHIN_MS = 250;
 /** Advert timers are gathered into slots of this many ms (see `#setTimer`). */
 const ADVERT_GRID_MS = 2;
-/** How early the last wait of a timer aims (half the reactor's 1 ms timeout granularity). */
-const CENTRE_MS = 0.5;
-/** How early a master-down timer's last wait aims before spinning to its deadline. */
+/** How early a master-down timer wakes before spinning to its deadline. */
 const SPIN_MS = 1;
-/** A longer timer first wakes this much (plus 0.4 % of its length) before its deadline. */
-const PRECISE_LEAD_MS = 2;
+/**
+ * A packet older than this when read is taken as read on arrival: a larger age means the
+ * wall clock was stepped between the two readings, and a timer anchored on it would run
+ * early.
+ */
+const MAX_ARRIVAL_AGE_US = 20_000;
 /** How long an IPv6 forwarding reading is reused for the NA Router flag (§3.11). */
 const FORWARDING_CACHE_US = 5_000_000;
 
@@ -221,6 +221,7 @@ export class VrrpEngine {
     this.#onLinkEvent = opts.onLinkEvent;
     this.#nl = nl;
     this.#monitor = monitor;
+    nl.setIndexSource((name) => this.#links.get(name)?.ifindex);
   }
 
   /**
@@ -412,21 +413,20 @@ export class VrrpEngine {
   }
 
   /**
-   * Arms an instance timer on the reactor.
+   * Arms an instance timer on the reactor (whose timerfd fires about 0.15 ms after a
+   * deadline).
    *
    * - Advert timers are aimed at the start of their `ADVERT_GRID_MS` slot, so that the
    *   adverts of many instances due within it go out in one wake-up of the loop (255
    *   instances at 0.1 s are 2,550 timers a second; each wake-up costs a thread hop). An
    *   advert leaves at most that much early, which no receiver can tell from jitter
    *   (they allow three intervals).
-   * - Other timers (master-down above all) are precise. The kernel lets an `epoll_wait`
-   *   timeout run late by 0.1 % of its length (3.6 ms on a 3.6 s master-down timer), so a
-   *   timer further away than `PRECISE_WITHIN_MS` first wakes a little early and then waits
-   *   the short rest, whose slack is a few microseconds. The reactor's whole-millisecond
-   *   timeouts round up, so the last wait aims half a millisecond early; the master-down
-   *   timer, whose expiry is a takeover, aims `SPIN_MS` early and spins until its
-   *   deadline (at most that long, once per takeover: armed master-down timers are
-   *   re-armed by every advert and only reach their last wait when the master is gone).
+   * - The master-down timer, whose expiry is a takeover, wakes `SPIN_MS` early and spins to
+   *   its deadline, which saves the thread hop back from `epoll_wait` (measured: without
+   *   the spin failover is about 1 ms later). It costs at most `SPIN_MS` of CPU once per
+   *   takeover: armed master-down timers are re-armed by every advert and only reach their
+   *   deadline when the master is gone.
+   * - Other timers fire at their deadline.
    *
    * The instance takes a timer that fires early as on time.
    */
@@ -440,24 +440,19 @@ export class VrrpEngine {
       });
     }
     const atMs = atUs / 1000;
-    // The takeover itself (master-down) waits out its last fraction of a millisecond.
-    const spin = timer === "master_down";
-    const aim = spin ? atMs - SPIN_MS : atMs - CENTRE_MS;
-    const exact = () =>
-      reactor.at(aim, (latenessMs) => {
-        while (spin && reactor.now() < atMs) {
-          // Spinning: at most SPIN_MS, once per takeover.
-        }
-        this.#checkLate(latenessMs - (atMs - aim));
+    if (timer !== "master_down") {
+      return reactor.at(atMs, (latenessMs) => {
+        this.#checkLate(latenessMs);
         fire();
       });
-    const ahead = atMs - reactor.now();
-    if (ahead <= PRECISE_WITHIN_MS) return exact();
-    const lead = PRECISE_LEAD_MS + ahead / 250;
-    let current = reactor.at(atMs - lead, () => {
-      current = exact();
+    }
+    return reactor.at(atMs - SPIN_MS, (latenessMs) => {
+      while (reactor.now() < atMs) {
+        // Spinning: at most SPIN_MS, once per takeover.
+      }
+      this.#checkLate(latenessMs - SPIN_MS);
+      fire();
     });
-    return { cancel: () => current.cancel() };
   }
 
   /** §3.14: a timer that ran this late means the loop slept; tell the instances first. */
@@ -668,7 +663,19 @@ export class VrrpEngine {
       this.stats.unknownVrid++;
       return;
     }
-    target.instance.receive(packet);
+    target.instance.receive(packet, Date.now(), this.#arrivalUs(p.arrivalNs));
+  }
+
+  /**
+   * When a packet arrived on the engine's clock (µs), from its kernel timestamp
+   * (CLOCK_REALTIME): now minus its age. Without a timestamp, or when the age is negative or
+   * over `MAX_ARRIVAL_AGE_US` (the wall clock was stepped), now.
+   */
+  #arrivalUs(arrivalNs: bigint | undefined): number {
+    const now = this.nowUs();
+    if (arrivalNs === undefined) return now;
+    const ageUs = Number(clockGettimeNs(CLOCK_REALTIME) - arrivalNs) / 1000;
+    return ageUs >= 0 && ageUs <= MAX_ARRIVAL_AGE_US ? now - ageUs : now;
   }
 
   /** Where an IPv6 packet without IPV6_PKTINFO was going: the socket's group or binding. */

@@ -299,6 +299,8 @@ export class Instance {
   readonly #logged = new Map<string, number>();
   /** The VIPs are installed (add_vips done, remove_vips not yet). */
   #installed = false;
+  /** The time of the latest step (µs): no event is stepped before it. */
+  #lastUs = 0;
 
   constructor(spec: InstanceSpec, io: InstanceIo) {
     this.spec = spec;
@@ -379,7 +381,11 @@ export class Instance {
    * A packet received for this instance's VRID: run the receive checks (§1.11), count,
    * log (rate-limited) and feed an accepted advert to the FSM.
    */
-  receive(packet: ReceivedPacket, wallClockMs: number = Date.now()): ReceiveOutcome {
+  receive(
+    packet: ReceivedPacket,
+    wallClockMs: number = Date.now(),
+    arrivedUs?: number,
+  ): ReceiveOutcome {
     const view = this.#view;
     view.effectivePriority = this.#fsm.effectivePriority;
     view.masterAddress = this.#fsm.masterAddress === null
@@ -405,7 +411,7 @@ export class Instance {
       from: from ?? "",
       priority: r.advert.priority,
       advertIntUs: r.advert.advertIntervalUs,
-    });
+    }, arrivedUs);
     return { accepted: true };
   }
 
@@ -449,8 +455,16 @@ export class Instance {
 
   // ---- internals ----
 
-  #event(e: FsmEvent): void {
-    this.#apply(step(this.#fsm, e, Math.floor(this.#io.nowUs())));
+  /**
+   * Steps the FSM with `e` at the current time, or at `atUs` when the event happened
+   * earlier (an advert's kernel arrival time: the master-down timer runs from there, RFC
+   * 5798 §6.4.2), never before the previous step.
+   */
+  #event(e: FsmEvent, atUs?: number): void {
+    const now = Math.floor(this.#io.nowUs());
+    const at = atUs === undefined ? now : Math.max(Math.min(Math.floor(atUs), now), this.#lastUs);
+    this.#lastUs = at;
+    this.#apply(step(this.#fsm, e, at));
   }
 
   /** Take the step's state, count transitions, then perform its actions in order. */
@@ -518,6 +532,7 @@ export class Instance {
    */
   #fire(timer: TimerId, atUs: number): void {
     const now = Math.max(Math.floor(this.#io.nowUs()), atUs);
+    this.#lastUs = now;
     this.#apply(step(this.#fsm, { type: "timer", timer }, now));
   }
 

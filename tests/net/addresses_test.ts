@@ -127,7 +127,7 @@ Deno.test(
 );
 
 Deno.test("failed address changes say what, where and why", opts, async () => {
-  const { lab, dev, nl } = await setup("addrerr");
+  const { lab, ns, dev, nl } = await setup("addrerr");
   try {
     const vip: IpAddressEntry = { address: "192.0.2.100", family: 4, prefix: 24 };
     addAddress(nl, vip, dev);
@@ -158,6 +158,15 @@ Deno.test("failed address changes say what, where and why", opts, async () => {
         "'kadnosuch0' not found",
     );
     assertEquals(nl.failures, 3);
+
+    // With an index source (the engine's interface table) no GETLINK is asked: a name only
+    // the table knows works, and a name it does not know is still asked of the kernel.
+    const index = nl.linkIndex(dev);
+    nl.setIndexSource((name) => name === "kadtable0" ? index : undefined);
+    addAddress(nl, vip, "kadtable0");
+    assertEquals((await ipAddr(ns, dev)).some((a) => a.local === "192.0.2.100"), true);
+    removeAddress(nl, vip, dev);
+    assert(thrown(() => addAddress(nl, vip, "kadnosuch0")) instanceof ErrnoError);
   } finally {
     nl.close();
     await lab.close();

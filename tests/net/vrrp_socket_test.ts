@@ -96,6 +96,7 @@ Deno.test(
       });
     }
     const running = reactor.run();
+    const sentAtNs = BigInt(Date.now()) * 1_000_000n;
     try {
       const vip4 = [192, 0, 2, 100];
       const vip6 = [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 0x64];
@@ -151,6 +152,13 @@ Deno.test(
         "kernel default hop limit, then the per-packet one",
       );
       assertEquals(send4.sent + send6.sent, 5);
+      // Every packet carries the kernel's receive time (the master-down timer runs from it).
+      for (const p of [m4, u4, m6, u6a, u6b]) {
+        const at = p?.arrivalNs;
+        assert(at !== undefined, "a kernel receive timestamp");
+        const ms = Number(at - sentAtNs) / 1e6;
+        assert(ms >= -5 && ms < 3_000, `receive timestamp ${ms} ms after sending`);
+      }
 
       await tcpdump.waitForOutput("4 packets captured", 5_000);
       const wire = tcpdump.stdout;

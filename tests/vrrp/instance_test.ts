@@ -228,6 +228,24 @@ Deno.test("a BACKUP hearing a higher-priority master stays BACKUP and re-arms it
   assertEquals(io.sent.length, 0);
 });
 
+Deno.test("the master-down timer runs from an advert's arrival time, never before the previous event", () => {
+  const { io, inst } = make();
+  inst.start(START);
+  io.advance(10 * S);
+  // Read 400 µs after the kernel received it: the deadline counts from the arrival.
+  inst.receive(advert4("192.0.2.2", 200), Date.now(), 10 * S - 400);
+  assertEquals(io.next(), 10 * S - 400 + 3 * S + 609_375);
+  // An arrival time in the future is taken as now.
+  io.advance(11 * S);
+  inst.receive(advert4("192.0.2.2", 200), Date.now(), 12 * S);
+  assertEquals(io.next(), 11 * S + 3 * S + 609_375);
+  // An arrival time before the previous event is taken as that event's time.
+  io.advance(12 * S);
+  inst.receive(advert4("192.0.2.2", 200), Date.now(), 12 * S);
+  inst.receive(advert4("192.0.2.2", 200), Date.now(), 11 * S);
+  assertEquals(io.next(), 12 * S + 3 * S + 609_375);
+});
+
 Deno.test("a MASTER yields to a higher priority: addresses removed, release counted, no priority-0 advert", () => {
   const { io, inst } = make();
   inst.start(START);
