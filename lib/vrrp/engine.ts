@@ -119,7 +119,7 @@ const RECEIVE_BATCH = 256;
 /** Advert timers are gathered into slots of this many ms (see `#setTimer`). */
 const ADVERT_GRID_MS = 2;
 /** How early a master-down timer wakes before spinning to its deadline. */
-const SPIN_MS = 1;
+const SPIN_MS = 2;
 /**
  * A packet older than this when read is taken as read on arrival: a larger age means the
  * wall clock was stepped between the two readings, and a timer anchored on it would run
@@ -395,7 +395,7 @@ export class VrrpEngine {
     const log = (level: LogLevel, text: string) => this.#write(level, text);
     return {
       nowUs: () => this.nowUs(),
-      setTimer: (atUs, fire, timer) => this.#setTimer(atUs, fire, timer),
+      setTimer: (atUs, fire, timer) => this.#setTimer(atUs, fire, timer, b.spec),
       send: (a) => this.#send(b, a),
       addAddresses: () => this.#addAddresses(b),
       removeAddresses: () => this.#removeAddresses(b),
@@ -430,7 +430,7 @@ export class VrrpEngine {
    *
    * The instance takes a timer that fires early as on time.
    */
-  #setTimer(atUs: number, fire: () => void, timer: TimerId): TimerHandle {
+  #setTimer(atUs: number, fire: () => void, timer: TimerId, spec: InstanceSpec): TimerHandle {
     const reactor = this.#reactor;
     if (timer === "advert") {
       const slot = Math.floor(atUs / 1000 / ADVERT_GRID_MS) * ADVERT_GRID_MS;
@@ -447,12 +447,29 @@ export class VrrpEngine {
       });
     }
     return reactor.at(atMs - SPIN_MS, (latenessMs) => {
+      this.#rehearse(spec);
       while (reactor.now() < atMs) {
         // Spinning: at most SPIN_MS, once per takeover.
       }
       this.#checkLate(latenessMs - SPIN_MS);
       fire();
     });
+  }
+
+  /**
+   * Runs the takeover's code just before a takeover, with nothing reaching the kernel
+   * (see `#setTimer`): a dry takeover of the instance (warmUp) and a harmless netlink
+   * round trip (the interface's GETLINK), so that the real one runs on warm code and
+   * caches.
+   */
+  #rehearse(spec: InstanceSpec): void {
+    warmUp([spec]);
+    if (spec.interface === undefined) return;
+    try {
+      this.#nl.linkIndex(spec.interface);
+    } catch {
+      // Only a rehearsal: the takeover reports its own problems.
+    }
   }
 
   /** §3.14: a timer that ran this late means the loop slept; tell the instances first. */
