@@ -23,17 +23,20 @@ import { Files, KAD, KEEPALIVED, lan, type Router } from "../tests/netns/_vrrp_l
 import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
 const USAGE =
-  "usage: deno run -A bench/vrrp_failover.ts [--failover-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
+  "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
 const flags = Deno.args.filter((a) => a.startsWith("--"));
 const positional = Deno.args.filter((a) => !a.startsWith("--"));
 const runs = Number(positional[0] ?? "7");
 const windowS = Number(positional[1] ?? "20");
 const failoverOnly = flags.includes("--failover-only");
+const costOnly = flags.includes("--cost-only");
 const intervalsFlag = flags.find((f) => f.startsWith("--intervals="));
 const INTERVALS_S = intervalsFlag === undefined
   ? [1, 0.1, 0.01]
   : intervalsFlag.slice("--intervals=".length).split(",").map(Number);
-const unknown = flags.filter((f) => f !== "--failover-only" && !f.startsWith("--intervals="));
+const unknown = flags.filter((f) =>
+  f !== "--failover-only" && f !== "--cost-only" && !f.startsWith("--intervals=")
+);
 if (
   !(runs >= 1) || !(windowS >= 1) || unknown.length > 0 ||
   !INTERVALS_S.every((s) => s >= 0.01 && s <= 40.95)
@@ -208,7 +211,7 @@ async function cost(
   impl: Impl,
   n: number,
   measureS: number,
-): Promise<{ cpu: number; rss: number }> {
+): Promise<{ cpu: number; rss: number; sentPerS: number }> {
   await using lab = await Lab.create(`bench-cost-${impl}`);
   await using files = await Files.create();
   const [r] = (await lan(lab, { routers: 1 })).routers as [Router];
@@ -224,15 +227,24 @@ async function cost(
   const hz = 100;
   const t0 = performance.now();
   const c0 = await cpuTicks(pid);
+  const s0 = await txPackets(r.ns);
   await sleep(measureS * 1000);
   const c1 = await cpuTicks(pid);
+  const s1 = await txPackets(r.ns);
   const elapsed = (performance.now() - t0) / 1000;
   const rss = await rssKb(pid);
   await p.kill();
-  return { cpu: ((c1 - c0) / hz / elapsed) * 100, rss };
+  return { cpu: ((c1 - c0) / hz / elapsed) * 100, rss, sentPerS: (s1 - s0) / elapsed };
 }
 
-async function main(): Promise<void> {
+/** Packets eth0 has sent (so that both implementations are seen doing the same work). */
+async function txPackets(ns: Netns): Promise<number> {
+  const out = await ns.ip(["-j", "-s", "link", "show", "dev", "eth0"]);
+  const link = JSON.parse(out)[0] as { stats64: { tx: { packets: number } } };
+  return link.stats64.tx.packets;
+}
+
+async function failovers(): Promise<void> {
   const results = new Map<string, number[]>();
   for (const advertS of INTERVALS_S) {
     await using lab = await Lab.create("bench-failover");
@@ -274,24 +286,27 @@ async function main(): Promise<void> {
       met ? "met" : "NOT met"
     }`,
   );
+}
 
+async function main(): Promise<void> {
+  if (!costOnly) await failovers();
   if (failoverOnly) return;
   console.log(
     `\nSteady state, one process, instances at 0.1 s, all MASTER (${windowS} s window):\n`,
   );
   console.log(
-    "| implementation | CPU % (255 instances) | RSS MB (255) | RSS MB (1) | RSS KB per added instance |",
+    "| implementation | CPU % (255 instances) | adverts sent/s | RSS MB (255) | RSS MB (1) | RSS KB per added instance |",
   );
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
   const cpus: Record<string, number> = {};
   for (const impl of IMPLS) {
     const one = await cost(impl, 1, 3);
     const all = await cost(impl, 255, windowS);
     cpus[impl] = all.cpu;
     console.log(
-      `| ${impl} | ${all.cpu.toFixed(1)} | ${(all.rss / 1024).toFixed(1)} | ${
-        (one.rss / 1024).toFixed(1)
-      } | ${((all.rss - one.rss) / 254).toFixed(1)} |`,
+      `| ${impl} | ${all.cpu.toFixed(1)} | ${all.sentPerS.toFixed(0)} | ${
+        (all.rss / 1024).toFixed(1)
+      } | ${(one.rss / 1024).toFixed(1)} | ${((all.rss - one.rss) / 254).toFixed(1)} |`,
     );
   }
   console.log(
