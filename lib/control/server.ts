@@ -364,9 +364,14 @@ export class ControlServer {
     }
     if (want === c.events) return;
     if (c.events !== 0) this.#reactor.remove(c.fd);
-    c.events = want;
-    if (want !== 0) {
+    c.events = 0;
+    if (want === 0) return;
+    try {
       this.#reactor.add(c.fd, (ev) => this.#ready(c, ev), `control client ${c.fd}`, want);
+      c.events = want;
+    } catch (e) {
+      this.#log.error(`control socket: cannot watch a connection: ${message(e)}`);
+      this.#drop(c);
     }
   }
 
@@ -446,6 +451,10 @@ export class ControlServer {
           this.#reply(c, id, r);
           this.#process(c);
           this.#update(c);
+        }).catch((e) => {
+          // Outside the reactor's guard: nothing may escape into an unhandled rejection.
+          this.#log.error(`control socket: answering a request failed: ${message(e)}`);
+          this.#drop(c);
         });
         return;
       }

@@ -22,6 +22,7 @@
  * dumps are unavailable.
  */
 import {
+  close as closeFd,
   execve,
   ignoreSignals,
   readSignalfd,
@@ -31,7 +32,6 @@ import {
   SIG_UNBLOCK,
   signalfdCreate,
 } from "../../ffi/libc.ts";
-import { close as closeFd } from "../../ffi/libc.ts";
 import type { Logger } from "./log.ts";
 import type { Reactor } from "./reactor.ts";
 

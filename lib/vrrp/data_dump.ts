@@ -10,13 +10,11 @@
  */
 import type { GlobalDefs } from "../config/schema/global.ts";
 import { SECRET_MASK } from "../config/schema.ts";
-import { priorityOf } from "./fsm.ts";
-import type { FsmState } from "./fsm.ts";
-import { addressText, commandLine, type JsonConfig } from "./keepalived_json.ts";
-import type { Clock, InstanceSource } from "./snapshot.ts";
 import { virtualRouteLine } from "../config/schema/vrrp_route.ts";
 import { virtualRuleLine } from "../config/schema/vrrp_rule.ts";
-import { masterDownUs } from "./fsm.ts";
+import { type FsmState, masterDownUs, priorityOf } from "./fsm.ts";
+import { addressText, commandLine, type JsonConfig } from "./keepalived_json.ts";
+import type { Clock, InstanceSource } from "./snapshot.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
