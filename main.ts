@@ -21,6 +21,7 @@ const SUBCOMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["check-config", async () => (await import("./commands/check_config.ts")).registerCheckConfig],
   ["genhash", async () => (await import("./commands/genhash.ts")).registerGenhash],
   ["run", async () => (await import("./commands/run.ts")).registerRun],
+  ["dump", async () => (await import("./commands/dump.ts")).registerDump as Register],
   [
     "gre-attach",
     async () => (await import("./commands/gre_attach.ts")).registerGreAttach as Register,

@@ -77,7 +77,10 @@ function instance(vrid: number, priority: number, advertS: number, vip: string):
 async function start(impl: Impl, r: Router, files: Files, conf: string): Promise<SpawnedProcess> {
   const tag = `${r.ns.label}-${impl}-${crypto.randomUUID().slice(0, 8)}`;
   const path = await files.write(`${tag}.conf`, conf);
-  if (impl === "kad") return r.ns.spawn([KAD, "-f", path, "run"]);
+  if (impl === "kad") {
+    // Each node its own control socket: the namespaces share the file system.
+    return r.ns.spawn([KAD, "-f", path, "run", "--control-socket", files.path(`${tag}.sock`)]);
+  }
   return r.ns.spawn([
     KEEPALIVED,
     "-n",

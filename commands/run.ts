@@ -4,8 +4,10 @@
  * lib/runtime/daemon.ts's.
  */
 import { type Command, Option } from "@commander-js/extra-typings";
+import { DEFAULT_CONTROL_SOCKET } from "../lib/control/protocol.ts";
 import { EXIT, runDaemon } from "../lib/runtime/daemon.ts";
 import { stderrLogger } from "../lib/runtime/log.ts";
+import { blockRealtimeSignals } from "../lib/runtime/rt_signals.ts";
 
 /** The global options `kad run` reads (defined on the program in main.ts). */
 interface GlobalOptions {
@@ -32,6 +34,11 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
       "at exit, leave the VIPs, routes and rules in place and send no priority-0 advert",
     )
     .option("-P, --vrrp", "run only the VRRP side (always the case; accepted for keepalived)")
+    .option(
+      "--control-socket <PATH>",
+      "serve 'kad dump' on this Unix socket (root only, mode 0600)",
+      DEFAULT_CONTROL_SOCKET,
+    )
     .addOption(
       new Option("-C, --check", "run only the health checker (not available yet: refused)"),
     )
@@ -39,6 +46,9 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
       "after",
       "\nSignals: SIGTERM/SIGINT stop (MASTERs resign with priority 0 and remove their VIPs\n" +
         "unless -V), SIGHUP reloads the configuration (a bad one keeps the running one).\n" +
+        "SIGUSR1 writes keepalived.data, SIGUSR2 keepalived.stats, SIGRTMIN+2 (36)\n" +
+        "keepalived.json, SIGRTMAX-1 (63) keepalived.stats and then zeroes the counters\n" +
+        "(in $TMPDIR or /tmp; see docs/dump.md).\n" +
         "Exit status: 0 stopped by a signal, 1 could not start, 4 unusable configuration.",
     )
     .action(async (opts, cmd) => {
@@ -51,6 +61,9 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
         exit(EXIT.FAILED);
         return;
       }
+      // May re-execute kad with JSON and STATS_CLEAR blocked in every thread
+      // (lib/runtime/rt_signals.ts): nothing may be printed or opened before it.
+      const realtimeSignalsProblem = blockRealtimeSignals();
       const pidFiles = [opts.pid, opts.vrrp_pid].filter((p): p is string => p !== undefined);
       exit(
         await runDaemon({
@@ -59,6 +72,8 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
           pidFiles,
           release: !(opts.dontReleaseVrrp ?? false),
           log,
+          controlSocket: opts.controlSocket,
+          realtimeSignalsProblem,
         }),
       );
     });

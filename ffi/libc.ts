@@ -41,6 +41,18 @@ const SYMBOLS = {
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
+  // Unix stream sockets of the control channel, always non-blocking (the reactor waits).
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  // Signals Deno cannot listen to (the real-time ones): masks, signalfd, re-exec.
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  signalfd: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  __libc_current_sigrtmin: { parameters: [], result: "i32" },
+  __libc_current_sigrtmax: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -54,6 +66,7 @@ function libc(): Libc {
 }
 
 // Constants (Linux, x86-64).
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_STREAM = 1;
@@ -76,6 +89,7 @@ export const SO_RCVBUF = 8;
 export const SO_RCVTIMEO = 20;
 export const SO_BINDTODEVICE = 25;
 export const SO_ATTACH_FILTER = 26;
+export const SO_PEERCRED = 17;
 export const SO_RCVBUFFORCE = 33;
 /** Receive timestamps as `struct timespec` on CLOCK_REALTIME (asm-generic/socket.h). */
 export const SO_TIMESTAMPNS = 35;
@@ -115,6 +129,7 @@ export const ICMP6_FILTER = 1;
 export const MSG_DONTROUTE = 0x4;
 export const MSG_TRUNC = 0x20;
 export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
 // epoll and eventfd (sys/epoll.h, sys/eventfd.h).
 export const EPOLL_CLOEXEC = 0o2000000;
 export const EPOLL_CTL_ADD = 1;
@@ -740,6 +755,190 @@ export function epollWait(
   timeoutMs: number,
 ): Promise<number> {
   return libc().epoll_wait(epfd, events, maxEvents, timeoutMs);
+}
+
+// ---- Unix stream sockets (the control channel) ----
+
+/** Longest path a `struct sockaddr_un` holds (108 bytes with the terminating NUL). */
+export const UNIX_PATH_MAX = 107;
+
+/**
+ * A `struct sockaddr_un` (110 bytes) for a file system socket path. Throws a RangeError
+ * for a path longer than UNIX_PATH_MAX bytes or containing a NUL.
+ */
+export function sockaddrUnix(path: string): Uint8Array {
+  const bytes = encoder.encode(path);
+  if (bytes.length === 0 || bytes.length > UNIX_PATH_MAX || bytes.includes(0)) {
+    throw new RangeError(
+      `socket path '${path}' must be 1 to ${UNIX_PATH_MAX} bytes without NUL characters`,
+    );
+  }
+  const sa = offHeap(110);
+  new DataView(sa.buffer).setUint16(0, AF_UNIX, true);
+  sa.set(bytes, 2);
+  return sa;
+}
+
+/**
+ * connect(2) of a Unix socket: "connected", or "refused" when nothing listens there
+ * (ECONNREFUSED: a socket file left by a process that died); EAGAIN (the listener's queue
+ * is full) counts as connected. Any other failure throws.
+ */
+export function connectUnix(fd: number, path: string): "connected" | "refused" {
+  const sa = sockaddrUnix(path);
+  if (libc().connect(fd, sa, sa.byteLength) === 0) return "connected";
+  const e = errno();
+  if (e === 111) return "refused";
+  if (e === 11) return "connected";
+  throw new ErrnoError("connect", e, `connecting to '${path}'`);
+}
+
+/** accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; null when no connection waits (EAGAIN). */
+export function accept(fd: number): number | null {
+  const rc = libc().accept4(fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (rc >= 0) return rc;
+  const e = errno();
+  // ECONNABORTED: the client left before we took it; nothing to do for it.
+  if (e === 11 || e === 103) return null;
+  throw new ErrnoError("accept4", e);
+}
+
+/** recv(2) with MSG_DONTWAIT: bytes read, 0 at end of stream, null when nothing is queued. */
+export function recv(fd: number, buf: Uint8Array): number | null {
+  const rc = libc().recv(fd, buf, BigInt(buf.byteLength), MSG_DONTWAIT);
+  if (rc < 0n) {
+    const e = errno();
+    if (e === 11) return null;
+    throw new ErrnoError("recv", e);
+  }
+  return Number(rc);
+}
+
+/**
+ * send(2) with MSG_DONTWAIT | MSG_NOSIGNAL (a peer that went away is EPIPE, not SIGPIPE):
+ * the bytes sent, or 0 when the socket buffer is full (EAGAIN).
+ */
+export function send(fd: number, data: Uint8Array): number {
+  const rc = libc().send(fd, data, BigInt(data.byteLength), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (rc < 0n) {
+    const e = errno();
+    if (e === 11) return 0;
+    throw new ErrnoError("send", e);
+  }
+  return Number(rc);
+}
+
+/** The peer of a connected Unix socket (SO_PEERCRED): its pid, uid and gid. */
+export interface PeerCredentials {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** getsockopt(SO_PEERCRED): who is at the other end of a Unix socket. */
+export function peerCredentials(fd: number): PeerCredentials {
+  const cred = new Uint32Array(3); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+  const len = new Uint32Array([12]);
+  check(
+    "getsockopt",
+    libc().getsockopt(
+      fd,
+      SOL_SOCKET,
+      SO_PEERCRED,
+      new Uint8Array(cred.buffer),
+      new Uint8Array(len.buffer),
+    ),
+  );
+  return { pid: cred[0] as number, uid: cred[1] as number, gid: cred[2] as number };
+}
+
+/**
+ * fchmod(2). On a socket before bind(2) it sets the mode the socket file is created with
+ * (still masked by the umask), so the file never exists with a wider mode.
+ */
+export function fchmod(fd: number, mode: number): void {
+  check("fchmod", libc().fchmod(fd, mode));
+}
+
+// ---- signals Deno does not handle: masks, signalfd, exec ----
+
+export const SIG_BLOCK = 0;
+export const SIG_UNBLOCK = 1;
+export const SFD_NONBLOCK = 0o4000;
+export const SFD_CLOEXEC = 0o2000000;
+/** Size of `struct signalfd_siginfo`; `ssi_signo` is the u32 at offset 0. */
+export const SIGNALFD_SIGINFO_SIZE = 128;
+
+/** glibc's SIGRTMIN and SIGRTMAX (34 and 64 on Linux: glibc keeps two for threads). */
+export function realtimeSignalRange(): { min: number; max: number } {
+  return { min: libc().__libc_current_sigrtmin(), max: libc().__libc_current_sigrtmax() };
+}
+
+/** A `sigset_t` (128 bytes) holding `signals` (1–64). */
+function sigset(signals: readonly number[]): Uint8Array {
+  const set = new BigUint64Array(16);
+  for (const s of signals) {
+    if (!Number.isInteger(s) || s < 1 || s > 64) throw new RangeError(`signal ${s} is not 1–64`);
+    set[0] = (set[0] as bigint) | (1n << BigInt(s - 1));
+  }
+  return new Uint8Array(set.buffer);
+}
+
+/**
+ * pthread_sigmask(3) for the calling thread: SIG_BLOCK or SIG_UNBLOCK `signals`. Threads
+ * started afterwards inherit the mask; threads that already run keep theirs.
+ */
+export function setSignalMask(how: number, signals: readonly number[]): void {
+  const rc = libc().pthread_sigmask(how, sigset(signals), null);
+  if (rc !== 0) throw new ErrnoError("pthread_sigmask", rc);
+}
+
+/** Sets `signals` to SIG_IGN, so that their default action (terminate) never runs. */
+export function ignoreSignals(signals: readonly number[]): void {
+  for (const s of signals) libc().signal(s, Deno.UnsafePointer.create(1n));
+}
+
+/**
+ * signalfd(2): a new descriptor (SFD_NONBLOCK | SFD_CLOEXEC) that becomes readable when one
+ * of `signals` is pending. The signals must be blocked in every thread, or the kernel
+ * delivers them to a thread that does not block them instead.
+ */
+export function signalfdCreate(signals: readonly number[]): number {
+  return check("signalfd", libc().signalfd(-1, sigset(signals), SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+/** Reads every pending signal from a signalfd: their numbers, in delivery order. */
+export function readSignalfd(fd: number): number[] {
+  const buf = offHeap(SIGNALFD_SIGINFO_SIZE * 16);
+  const view = new DataView(buf.buffer);
+  const out: number[] = [];
+  for (;;) {
+    const n = read(fd, buf);
+    if (n === null || n === 0) return out;
+    for (let off = 0; off + SIGNALFD_SIGINFO_SIZE <= n; off += SIGNALFD_SIGINFO_SIZE) {
+      out.push(view.getUint32(off, true));
+    }
+  }
+}
+
+/** A NULL-terminated array of pointers to C strings (argv, envp); keep `strings` alive. */
+function pointerArray(strings: readonly Uint8Array[]): Uint8Array {
+  const ptrs = new BigUint64Array(strings.length + 1);
+  strings.forEach((s, i) => {
+    ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));
+  });
+  return new Uint8Array(ptrs.buffer);
+}
+
+/**
+ * execve(2): replaces the process image (same pid, same open descriptors without
+ * FD_CLOEXEC, the calling thread's signal mask). Returns only on failure, by throwing.
+ */
+export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
+  const args = argv.map(cString);
+  const envs = env.map(cString);
+  libc().execve(cString(path), pointerArray(args), pointerArray(envs));
+  throw new ErrnoError("execve", errno(), `re-executing ${path}`);
 }
 
 // ---- network namespaces ----

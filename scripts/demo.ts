@@ -78,7 +78,11 @@ async function main(): Promise<number> {
       const path = `${dir}/${ns.label}.conf`;
       await Deno.writeTextFile(path, DEFAULT_CONFIG.replace("PRIORITY", String(priority)));
       say(`Starting kad run on ${ns.label} (priority ${priority})`);
-      kads.set(ns, ns.spawn([KAD, "-f", path, "run"]));
+      // Each node its own control socket: they share the file system.
+      kads.set(
+        ns,
+        ns.spawn([KAD, "-f", path, "run", "--control-socket", `${dir}/${ns.label}.sock`]),
+      );
     }
     const master = await waitFor(() => vipOwner([r1, r2]), 15_000, { what: "a MASTER" });
     const backup = master === r1 ? r2 : r1;

@@ -5,7 +5,8 @@
  * GRE keepalive manager on one reactor, and handle signals — SIGTERM/SIGINT stop (MASTERs
  * resign with priority 0 and remove their addresses unless `--dont-release-vrrp`),
  * SIGHUP reloads: parse, check, apply; a configuration that fails keeps the running one;
- * SIGUSR2 writes keepalived.stats.
+ * SIGUSR1, SIGUSR2, JSON and STATS_CLEAR write keepalived's dump files (§6.3–6.6); and
+ * serve the control socket that `kad dump` reads (docs/control-protocol.md).
  *
  * It owns the process-level decisions only. What an instance does is lib/vrrp's; the
  * command line is commands/run.ts's. It must not exit the process itself (it returns the
@@ -26,9 +27,26 @@ import type { KadConfig } from "../config/schema/root.ts";
 import { describeVs } from "../config/schema/lvs_types.ts";
 import { GreKeepaliveManager, specsFromConfig } from "../net/gre_manager.ts";
 import { VrrpEngine } from "../vrrp/engine.ts";
+import { ControlServer, ControlSocketError } from "../control/server.ts";
+import { DEFAULT_CONTROL_SOCKET } from "../control/protocol.ts";
+import type { DumpInput } from "../vrrp/snapshot.ts";
+import { keepalivedJson } from "../vrrp/keepalived_json.ts";
+import { dataDump } from "../vrrp/data_dump.ts";
+import { effectiveGlobals } from "../config/schema/vrrp_check.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+import { daemonCommands } from "./daemon_commands.ts";
+import {
+  dataDumpPath,
+  dumpDirectory,
+  type DumpNaming,
+  jsonDumpPath,
+  statsDumpPath,
+  writeDumpFile,
+} from "./dump_files.ts";
 import { hostInterfaces } from "./host.ts";
 import type { Logger } from "./log.ts";
 import { Reactor } from "./reactor.ts";
+import { type RealtimeSignalName, RealtimeSignalSource } from "./rt_signals.ts";
 
 /** How `kad run` was asked to run. */
 export interface DaemonOptions {
@@ -40,6 +58,13 @@ export interface DaemonOptions {
   /** False with `--dont-release-vrrp`: leave VIPs in place and send no priority-0 advert. */
   readonly release: boolean;
   readonly log: Logger;
+  /** The control socket (`--control-socket`); default DEFAULT_CONTROL_SOCKET. */
+  readonly controlSocket?: string;
+  /**
+   * Why the JSON and STATS_CLEAR signals cannot be taken from a signalfd (the result of
+   * lib/runtime/rt_signals.ts `blockRealtimeSignals`); undefined when they can.
+   */
+  readonly realtimeSignalsProblem?: string | undefined;
 }
 
 /** Exit statuses of `kad run` (keepalived's normal ones, §6.1, and check-config's 4). */
@@ -316,9 +341,49 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return EXIT.FAILED;
   }
 
+  const startedAtMs = performance.timeOrigin + performance.now();
   const reactor = Reactor.create({ log });
   let gre: GreKeepaliveManager | undefined;
-  let engine: VrrpEngine;
+  let engine: VrrpEngine | undefined;
+  let control: ControlServer | undefined;
+  const socketPath = opts.controlSocket ?? DEFAULT_CONTROL_SOCKET;
+  const dumpInput = (): DumpInput => ({
+    clock: wallClock(engine?.nowUs() ?? reactor.now() * 1000),
+    daemon: {
+      pid: Deno.pid,
+      version: denoJson.version,
+      configFile: opts.configFile,
+      controlSocket: control === undefined ? null : socketPath,
+      startedAtMs,
+    },
+    engine: engine?.stats ?? ZERO_ENGINE_STATS,
+    loop: reactor.stats,
+    control: control?.stats ?? null,
+    instances: engine?.instanceSources() ?? [],
+  });
+  // Before anything touches the kernel: a second daemon on the same socket must not start
+  // (it would remove the running one's VIPs as leftovers).
+  try {
+    control = ControlServer.open({
+      path: socketPath,
+      reactor,
+      log,
+      table: daemonCommands({ pid: Deno.pid, version: denoJson.version, dumpInput }),
+    });
+    log.info(`kad run: control socket ${socketPath} ('kad dump' reads it)`);
+  } catch (e) {
+    if (e instanceof ControlSocketError && e.kind === "in_use") {
+      log.error(`kad run: not starting: ${e.message}`);
+      reactor.close();
+      for (const p of written) removePidFile(p);
+      return EXIT.FAILED;
+    }
+    log.error(
+      `kad run: ${
+        e instanceof Error ? e.message : e
+      }; running without a control socket ('kad dump' will not reach this daemon)`,
+    );
+  }
   try {
     engine = VrrpEngine.open({ reactor, log, onLinkEvent: () => gre?.linkChanged() });
   } catch (e) {
@@ -327,19 +392,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         e instanceof Error ? e.message : e
       }; kad run needs root (CAP_NET_ADMIN and CAP_NET_RAW)`,
     );
+    control?.close();
     reactor.close();
     for (const p of written) removePidFile(p);
     return EXIT.FAILED;
   }
+  const running = engine;
   let status: number = EXIT.OK;
+  let rt: RealtimeSignalSource | undefined;
   try {
-    engine.start(config);
+    running.start(config);
     gre = startGre(config, log);
     let stopping = false;
+    const dumps = () => dumpFiles(config, running, log, dumpInput);
+    rt = RealtimeSignalSource.open(
+      reactor,
+      (signal) => {
+        if (!stopping) dumps().onRealtime(signal);
+      },
+      log,
+      opts.realtimeSignalsProblem,
+    );
     reactor.handleSignals((signal) => {
       if (signal === "SIGHUP") {
         if (stopping) return;
-        const next = reload(opts, log, engine);
+        const next = reload(opts, log, running);
         if (next !== undefined) {
           const before = JSON.stringify(config.gre_keepalive);
           config = next;
@@ -350,8 +427,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         }
         return;
       }
+      if (signal === "SIGUSR1") {
+        dumps().data();
+        return;
+      }
       if (signal === "SIGUSR2") {
-        writeStats(engine, log);
+        dumps().stats();
         return;
       }
       if (stopping) return;
@@ -361,18 +442,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           opts.release ? "" : " (--dont-release-vrrp: the VIPs stay in place)"
         }`,
       );
-      engine.shutdown(opts.release);
+      running.shutdown(opts.release);
       reactor.stop();
-    }, ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR2"]);
-    log.info(`kad run: ${engine.instances.length} VRRP instance(s) running`);
+    }, ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2"]);
+    log.info(`kad run: ${running.instances.length} VRRP instance(s) running`);
     await reactor.run();
   } catch (e) {
     log.error(`kad run: stopping after an error: ${e instanceof Error ? e.message : e}`);
-    engine.shutdown(opts.release);
+    running.shutdown(opts.release);
     status = EXIT.FAILED;
   } finally {
     gre?.stop();
-    engine.close();
+    rt?.close();
+    control?.close();
+    running.close();
     reactor.close();
     for (const p of written) removePidFile(p);
   }
@@ -399,34 +482,89 @@ function announce(log: Logger, config: KadConfig, notRun: readonly string[]): vo
 }
 
 /**
- * `<tmpdir>` of keepalived's dump files (§6.3): $TMPDIR when it is an absolute path to an
- * existing directory, else /tmp.
+ * A clock reading for the dumps: the instances' monotonic clock (the reactor's,
+ * `performance.now()`) and the wall clock derived from it through the process's time
+ * origin, so that a transition's wall-clock time is the same in every dump (reading
+ * Date.now() separately would make it wobble by its millisecond resolution). A step of the
+ * system clock after start is not followed; slewing is (both clocks are slewed alike).
  */
-export function dumpDirectory(): string {
-  const t = Deno.env.get("TMPDIR");
-  if (t !== undefined && t.startsWith("/")) {
-    try {
-      if (Deno.statSync(t).isDirectory) return t.replace(/\/+$/, "") || "/";
-    } catch {
-      // Not there: the default.
-    }
-  }
-  return "/tmp";
+function wallClock(nowUs: number): { nowUs: number; wallMs: number } {
+  return { nowUs, wallMs: performance.timeOrigin + nowUs / 1000 };
 }
 
-/** SIGUSR2 (§6.2–6.4): keepalived.stats, written through a temporary file, mode 0600. */
-function writeStats(engine: VrrpEngine, log: Logger): void {
-  const path = `${dumpDirectory()}/keepalived.stats`;
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  try {
-    Deno.writeTextFileSync(tmp, engine.statsText(), { mode: 0o600 });
-    Deno.renameSync(tmp, path);
-    log.info(`kad run: statistics written to ${path}`);
-  } catch (e) {
-    log.error(
-      `kad run: statistics cannot be written to ${path}: ${e instanceof Error ? e.message : e}`,
-    );
-  }
+const ZERO_ENGINE_STATS = {
+  received: 0,
+  truncated: 0,
+  unknownVrid: 0,
+  receiveErrors: 0,
+  socketErrors: 0,
+  lateWakeups: 0,
+} as const;
+
+/** Where the dump files of `config` go (§6.3). */
+export function dumpNaming(config: KadConfig, tmpdir: string = dumpDirectory()): DumpNaming {
+  const g = config.global_defs;
+  return {
+    tmpdir,
+    stateDumpFile: g?.state_dump_file,
+    statsDumpFile: g?.stats_dump_file,
+    jsonDumpFile: g?.json_dump_file,
+    dataUseInstance: g?.data_use_instance ?? false,
+    netns: config.net_namespace,
+    instance: config.instance,
+  };
+}
+
+/**
+ * keepalived's signal dumps (§6.2–6.6), each written through a temporary file, mode 0600:
+ * SIGUSR1 the data dump, SIGUSR2 the statistics, STATS_CLEAR the statistics and then zero
+ * counters, JSON the JSON dump (only when there is an instance, as keepalived does).
+ */
+function dumpFiles(
+  config: KadConfig,
+  engine: VrrpEngine,
+  log: Logger,
+  input: () => DumpInput,
+) {
+  const naming = dumpNaming(config);
+  const write = (what: string, path: string, text: () => string): boolean => {
+    try {
+      writeDumpFile(path, text());
+      log.info(`kad run: ${what} written to ${path}`);
+      return true;
+    } catch (e) {
+      log.error(
+        `kad run: ${what} cannot be written to ${path}: ${e instanceof Error ? e.message : e}`,
+      );
+      return false;
+    }
+  };
+  const stats = () => write("statistics", statsDumpPath(naming), () => engine.statsText());
+  const data = () =>
+    write("data dump", dataDumpPath(naming), () => {
+      const i = input();
+      return dataDump(i.instances, config, effectiveGlobals(config), i.clock, Deno.hostname());
+    });
+  const json = () => {
+    if (engine.instances.length === 0) {
+      log.info("kad run: JSON signal received; no VRRP instance, so no JSON dump (as keepalived)");
+      return;
+    }
+    const version = config.global_defs?.json_version === 2 ? 2 : 1;
+    write(`JSON dump (json_version ${version})`, jsonDumpPath(naming), () => {
+      const i = input();
+      return keepalivedJson(i.instances, config, i.clock, version);
+    });
+  };
+  return {
+    data,
+    stats,
+    onRealtime(signal: RealtimeSignalName): void {
+      if (signal === "JSON") return json();
+      // STATS_CLEAR: the statistics as they were, then every counter back to zero.
+      if (stats()) engine.clearCounters();
+    },
+  };
 }
 
 function startGre(config: KadConfig, log: Logger): GreKeepaliveManager | undefined {

@@ -49,6 +49,7 @@ import { peekAdvert, type ReceivedPacket } from "./packet.ts";
 import type { TrackerInput } from "./priority.ts";
 import { lateWakeThresholdUs } from "./timers.ts";
 import { formatStats } from "./counters.ts";
+import { authSourceOf, type InstanceSource } from "./snapshot.ts";
 import type { LogLevel, TimerId } from "./fsm.ts";
 
 /** Engine-wide counters (per-instance ones are on each Instance). */
@@ -248,6 +249,33 @@ export class VrrpEngine {
   /** keepalived.stats (spec/vrrp.md §6.4): every instance's counters. */
   statsText(): string {
     return this.#bound.map((b) => formatStats(b.spec.name, b.instance.counters)).join("");
+  }
+
+  /**
+   * What `kad dump` and the dump files show of each running instance (lib/vrrp/snapshot.ts):
+   * its description, FSM state and counters, and whether the kernel has its addresses now.
+   */
+  instanceSources(): InstanceSource[] {
+    return this.#bound.map((b) => ({
+      spec: b.spec,
+      fsm: b.instance.fsm,
+      counters: b.instance.counters,
+      errors: b.instance.errors,
+      installed: b.instance.addressesInstalled,
+      present: this.#entries(b).map((e) =>
+        this.#hasAddress(addressDevice(e, b.spec.interface ?? ""), e.address)
+      ),
+      lastTransitionUs: b.instance.lastTransitionUs,
+      auth: authSourceOf(b.spec),
+    }));
+  }
+
+  /** STATS_CLEAR (§6.2): every instance's counters back to zero. */
+  clearCounters(): void {
+    for (const b of this.#bound) {
+      const c = b.instance.counters;
+      for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] = 0;
+    }
   }
 
   /** The monotonic clock the instances run on, µs. */
@@ -901,6 +929,13 @@ export class VrrpEngine {
       b.instance.setTrackers(this.#trackers(b));
       this.#socketFault(b);
     }
+  }
+
+  /** Whether the address table (fed by the netlink monitor) has `address` on `ifname`. */
+  #hasAddress(ifname: string, address: string): boolean {
+    const link = this.#links.get(ifname);
+    if (link === undefined) return false;
+    return (this.#addresses.get(link.ifindex) ?? []).some((a) => a.address === address);
   }
 
   #linkUp(name: string): boolean {

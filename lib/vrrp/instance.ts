@@ -301,6 +301,8 @@ export class Instance {
   #installed = false;
   /** The time of the latest step (µs): no event is stepped before it. */
   #lastUs = 0;
+  /** When the state last changed (the io clock, µs); null before the first change. */
+  #lastTransitionUs: number | null = null;
 
   constructor(spec: InstanceSpec, io: InstanceIo) {
     this.spec = spec;
@@ -352,6 +354,11 @@ export class Instance {
   /** Whether the VIPs are currently installed by this instance. */
   get addressesInstalled(): boolean {
     return this.#installed;
+  }
+
+  /** When the state last changed (`InstanceIo.nowUs` µs); null before the first change. */
+  get lastTransitionUs(): number | null {
+    return this.#lastTransitionUs;
   }
 
   /** The own source address the FSM knows (null = none). */
@@ -473,6 +480,8 @@ export class Instance {
     this.#fsm = r.state;
     const to = r.state.state;
     if (to !== from) {
+      // The step's time: #event and #fire set it before stepping.
+      this.#lastTransitionUs = this.#lastUs;
       if (to === "MASTER") bumpCounters(this.counters, ["become_master"]);
       if (from === "MASTER") bumpCounters(this.counters, ["release_master"]);
       this.#forgetNotes();

@@ -245,6 +245,18 @@ Deno.test("the man page names of the dump files are accepted for the parser's na
   ]);
 });
 
+Deno.test("a dump file may be an absolute directory ending in '/' (spec §6.3), not a relative one", () => {
+  const ok = load("  state_dump_file /var/tmp/dumps/\n  json_dump_file rel/k.json");
+  assertEquals(ok.sink.items.filter((d) => d.severity === "error"), []);
+  assertEquals([g(ok).state_dump_file, g(ok).json_dump_file], ["/var/tmp/dumps/", "rel/k.json"]);
+  const bad = load("  stats_dump_file dumps/");
+  assert(hasMsg(bad, "names a directory, not a file"), "a relative directory must be refused");
+  assertStringIncludes(
+    bad.sink.items.map((d) => d.message).join("\n"),
+    "absolute directory ending in '/'",
+  );
+});
+
 Deno.test("the checker-side and e-mail keywords of global_defs are modelled", () => {
   const r = load(
     `  router_id lb1

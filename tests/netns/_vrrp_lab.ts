@@ -126,7 +126,15 @@ export const TEST_GLOBALS = `global_defs {
 }
 `;
 
-/** Starts `kad run` in a namespace with the configuration text `conf`. */
+/** The control socket `startKad` gives the node `r` (each node needs its own). */
+export function controlSocket(r: Router, files: Files): string {
+  return files.path(`${r.ns.label}-kad.sock`);
+}
+
+/**
+ * Starts `kad run` in a namespace with the configuration text `conf`, serving its control
+ * socket at `controlSocket(r, files)` unless `extra` names one.
+ */
 export async function startKad(
   r: Router,
   files: Files,
@@ -136,7 +144,10 @@ export async function startKad(
 ): Promise<SpawnedProcess> {
   const label = r.ns.label;
   const path = await files.write(`${label}-kad.conf`, conf);
-  return r.ns.spawn([KAD, "-D", "-f", path, "run", ...extra], { env });
+  const socket = extra.includes("--control-socket")
+    ? []
+    : ["--control-socket", controlSocket(r, files)];
+  return r.ns.spawn([KAD, "-D", "-f", path, "run", ...socket, ...extra], { env });
 }
 
 /** Starts keepalived (VRRP only, foreground) in a namespace with unique pid files. */

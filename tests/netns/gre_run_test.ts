@@ -32,7 +32,16 @@ Deno.test(
         `gre_keepalive ${dev} {\n    force\n    program gre\n    mode generic\n}\n`,
       );
       assert(!(await xdpAttached(ns, dev)), "a program is attached before kad runs");
-      const kad = ns.spawn([`${root}kad`, "run", "-f", conf, "-p", `${dir}/kad.pid`]);
+      const kad = ns.spawn([
+        `${root}kad`,
+        "run",
+        "-f",
+        conf,
+        "-p",
+        `${dir}/kad.pid`,
+        "--control-socket",
+        `${dir}/kad.sock`,
+      ]);
       await ns.waitFor(() => xdpAttached(ns, dev), 15_000, { what: `XDP program on ${dev}` });
 
       // The device goes away and comes back: the daemon attaches again.

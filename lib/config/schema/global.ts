@@ -473,6 +473,33 @@ function processFields<P extends string>(p: P, what: string) {
 }
 
 /** spec/vrrp.md §4.9 and spec/lvs.md §1.14. */
+/**
+ * `state_dump_file` / `stats_dump_file` / `json_dump_file` (spec/vrrp.md §6.3): a file, or
+ * an absolute directory ending in `/` that gets the default file name.
+ */
+const dumpFile: ValueType<string> = {
+  toml: "string",
+  describe: "file, or absolute directory ending in '/'",
+  parse(args, ctx) {
+    const t = args[0];
+    if (t === undefined) {
+      ctx.missing("path");
+      return undefined;
+    }
+    const directory = t.text.startsWith("/") && t.text.endsWith("/");
+    const problem = pathProblem(t.text, { file: !directory });
+    if (problem !== undefined) {
+      ctx.error(
+        `'${ctx.keyword}' path '${t.text}' ${problem}; give a file, or an absolute directory ending in '/'`,
+        0,
+      );
+      return undefined;
+    }
+    return t.text;
+  },
+  print: (v) => [quoteIfNeeded(v)],
+};
+
 export const globalDefs = defineBlock({
   name: "global_defs",
   fields: {
@@ -696,9 +723,9 @@ export const globalDefs = defineBlock({
     }),
     data_use_instance: value(optBool, false, { doc: "add namespace/instance to dump file names" }),
     json_version: value(int(1, 2), 1, { doc: "format of the JSON dump" }),
-    state_dump_file: optional(pathType({ file: true }), { doc: "SIGUSR1 data dump file" }),
-    stats_dump_file: optional(pathType({ file: true }), { doc: "SIGUSR2 statistics dump file" }),
-    json_dump_file: optional(pathType({ file: true }), { doc: "SIGJSON dump file" }),
+    state_dump_file: optional(dumpFile, { doc: "SIGUSR1 data dump file (or DIR/)" }),
+    stats_dump_file: optional(dumpFile, { doc: "SIGUSR2 statistics dump file (or DIR/)" }),
+    json_dump_file: optional(dumpFile, { doc: "SIGJSON dump file (or DIR/)" }),
     iproute_usr_dir: optional(pathType({ what: "directory" }), {
       doc: "iproute2 tables shipped with the system",
     }),
