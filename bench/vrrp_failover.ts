@@ -24,8 +24,10 @@ import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
 const USAGE =
   "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
-const flags = Deno.args.filter((a) => a.startsWith("--"));
-const positional = Deno.args.filter((a) => !a.startsWith("--"));
+// The command line is this script's own (bench/auth_hmac.ts imports `cost`).
+const args = import.meta.main ? Deno.args : [];
+const flags = args.filter((a) => a.startsWith("--"));
+const positional = args.filter((a) => !a.startsWith("--"));
 const runs = Number(positional[0] ?? "7");
 const windowS = Number(positional[1] ?? "20");
 const failoverOnly = flags.includes("--failover-only");
@@ -45,7 +47,7 @@ if (
   Deno.exit(2);
 }
 
-type Impl = "kad" | "keepalived";
+export type Impl = "kad" | "keepalived";
 const IMPLS: readonly Impl[] = ["kad", "keepalived"];
 const VIP = "192.0.2.100";
 const BACKUP_PRIORITY = 100;
@@ -58,7 +60,13 @@ const GLOBALS = `global_defs {
 }
 `;
 
-function instance(vrid: number, priority: number, advertS: number, vip: string): string {
+function instance(
+  vrid: number,
+  priority: number,
+  advertS: number,
+  vip: string,
+  extra = "",
+): string {
   return `vrrp_instance VI_${vrid} {
   state BACKUP
   interface eth0
@@ -66,6 +74,7 @@ function instance(vrid: number, priority: number, advertS: number, vip: string):
   priority ${priority}
   version 3
   advert_int ${advertS}
+${extra}
   virtual_ipaddress {
     ${vip}
   }
@@ -209,17 +218,21 @@ function vipOf(i: number): string {
   return i <= 254 ? `198.51.100.${i}/32` : `203.0.113.${i - 254}/32`;
 }
 
-/** CPU % and RSS of one process running `n` MASTER instances at 0.1 s. */
-async function cost(
+/**
+ * CPU % and RSS of one process running `n` MASTER instances at 0.1 s; `extra` is added to
+ * every instance block (bench/auth_hmac.ts measures auth_hmac with it).
+ */
+export async function cost(
   impl: Impl,
   n: number,
   measureS: number,
+  extra = "",
 ): Promise<{ cpu: number; rss: number; sentPerS: number }> {
   await using lab = await Lab.create(`bench-cost-${impl}`);
   await using files = await Files.create();
   const [r] = (await lan(lab, { routers: 1 })).routers as [Router];
   let conf = GLOBALS;
-  for (let i = 1; i <= n; i++) conf += instance(i, 100, 0.1, vipOf(i));
+  for (let i = 1; i <= n; i++) conf += instance(i, 100, 0.1, vipOf(i), extra);
   const p = await start(impl, r, files, conf);
   await waitFor(async () => (await r.ns.addresses("eth0")).length >= n + 1, 60_000, {
     what: `${n} VIPs of ${impl}`,
