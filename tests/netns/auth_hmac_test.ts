@@ -8,7 +8,7 @@
  *   sender injects forged (bad HMAC), malformed, unknown-key, stale and replayed adverts —
  *   replays of its own valid advert and of a captured advert of the MASTER — and every one is
  *   rejected and counted in keepalived.stats; then the MASTER is killed and the BACKUP takes
- *   over;
+ *   over; a reload whose key file is gone is refused and changes nothing;
  * - a kad node in `receive-only` next to keepalived 2.2.7 (which predates auth_hmac):
  *   plain adverts both ways, the first step of a migration.
  *
@@ -281,6 +281,17 @@ Deno.test(
     assertStringIncludes(kb.output, "unknown authentication key id 7 from 192.0.2.10");
     assertStringIncludes(kb.output, "stale authentication trailer from 192.0.2.10");
     assertStringIncludes(kb.output, "replayed authentication trailer from 192.0.2.11");
+    // A reload whose key file is gone is refused: the running configuration stays.
+    await files.write(
+      `${a.ns.label}-kad.conf`,
+      TEST_GLOBALS +
+        instanceConf({ priority: 200, extra: authBlock("enforce", `file:${creds}/gone`) }),
+    );
+    ka.signal("SIGHUP");
+    await ka.waitForOutput(/reload refused, keeping the running configuration/, 5_000);
+    assertStringIncludes(ka.output, `key file '${creds}/gone' cannot be read`);
+    await sleep(1_000);
+    assertEquals([count(ka, STATE), count(kb, STATE)], states, "a refused reload changed state");
     // Enforce, two nodes: the MASTER dies, the BACKUP takes over.
     ka.signal("SIGKILL");
     await waitAddress(b, VIP, 5_000);
