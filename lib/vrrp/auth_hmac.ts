@@ -252,6 +252,8 @@ export class AuthHmac implements AuthExtensionView {
   /** Unicast: per configured peer (undefined until heard); multicast: bounded list. */
   readonly #observed: (Observation | undefined)[];
   #scratch: Uint8Array;
+  /** `#scratch` cut to the last input length (kept: a new view per advert costs). */
+  #input: Uint8Array;
   readonly #digest = new Uint8Array(32);
 
   constructor(
@@ -268,6 +270,7 @@ export class AuthHmac implements AuthExtensionView {
     this.#peerMarks = identity.unicastPeers.map(() => ({ valid: false, hi: 0, lo: 0 }));
     this.#observed = this.#unicast ? identity.unicastPeers.map(() => undefined) : [];
     this.#scratch = new Uint8Array(hmacInputLength(8 + 16 * 8 + 8));
+    this.#input = this.#scratch;
   }
 
   /** Whether this instance's adverts carry a trailer (not in `receive-only`, §2.3.9). */
@@ -318,7 +321,7 @@ export class AuthHmac implements AuthExtensionView {
     writeSerial(trailer, 4, this.nextSequence());
     const id = this.identity;
     const n = writeHmacInput(
-      this.#input(message.length),
+      this.#room(message.length),
       id.family,
       id.version,
       id.vrid,
@@ -326,8 +329,10 @@ export class AuthHmac implements AuthExtensionView {
       message,
       trailer,
     );
-    mac.macInto(this.#scratch.subarray(0, n), this.#digest);
-    trailer.set(this.#digest.subarray(0, HMAC_WIRE_LENGTH), TRAILER_HEAD);
+    mac.macInto(this.#inputOf(n), this.#digest);
+    for (let i = 0; i < HMAC_WIRE_LENGTH; i++) {
+      trailer[TRAILER_HEAD + i] = this.#digest[i] as number;
+    }
   }
 
   /**
@@ -401,7 +406,7 @@ export class AuthHmac implements AuthExtensionView {
     // Step 6: the HMAC, with the pseudo-header of the packet's source.
     const id = this.identity;
     const n = writeHmacInput(
-      this.#input(advert.message.length),
+      this.#room(advert.message.length),
       id.family,
       id.version,
       id.vrid,
@@ -409,7 +414,7 @@ export class AuthHmac implements AuthExtensionView {
       advert.message,
       trailer,
     );
-    mac.macInto(this.#scratch.subarray(0, n), this.#digest);
+    mac.macInto(this.#inputOf(n), this.#digest);
     let diff = 0;
     for (let i = 0; i < HMAC_WIRE_LENGTH; i++) {
       diff |= (this.#digest[i] as number) ^ (trailer[TRAILER_HEAD + i] as number);
@@ -505,10 +510,22 @@ export class AuthHmac implements AuthExtensionView {
   }
 
   /** A scratch buffer for the HMAC input of a `messageLength`-byte message. */
-  #input(messageLength: number): Uint8Array {
+  #room(messageLength: number): Uint8Array {
     const need = hmacInputLength(messageLength);
-    if (this.#scratch.length < need) this.#scratch = new Uint8Array(need);
+    if (this.#scratch.length < need) {
+      this.#scratch.fill(0);
+      this.#scratch = new Uint8Array(need);
+      this.#input = this.#scratch;
+    }
     return this.#scratch;
+  }
+
+  /** The first `n` bytes of the scratch buffer (the view is reused while `n` is the same). */
+  #inputOf(n: number): Uint8Array {
+    if (this.#input.length !== n || this.#input.buffer !== this.#scratch.buffer) {
+      this.#input = this.#scratch.subarray(0, n);
+    }
+    return this.#input;
   }
 
   #peerIndex(source: Uint8Array): number {

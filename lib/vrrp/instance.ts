@@ -320,12 +320,27 @@ export interface InstanceErrors {
 /** One encoded copy of the instance's advert. */
 interface Copy {
   readonly advert: OutgoingAdvert;
-  /** Offset of the VRRP message in `advert.data` (20 for IPv4, 44 with AH, 0 for IPv6). */
-  readonly at: number;
-  /** Bytes of the VRRP message; an auth_hmac trailer follows it when the instance signs. */
-  readonly length: number;
+  /** The VRRP message inside `advert.data` (after 20 bytes for IPv4, 44 with AH, 0 for IPv6). */
+  readonly message: Uint8Array;
+  /** The auth_hmac trailer after it when the instance signs, else undefined. */
+  readonly trailer: Uint8Array | undefined;
   /** IPv4: the source and the destination the checksum is computed for; IPv6: undefined. */
   readonly v4: { readonly source: Uint8Array; readonly sumTo: Uint8Array } | undefined;
+  /** The advert's source address as bytes (auth_hmac's pseudo-header). */
+  readonly source: Uint8Array;
+}
+
+/** The message and trailer views of a copy whose message starts at `at`. */
+function views(
+  data: Uint8Array,
+  at: number,
+  length: number,
+  trailer: number,
+): { message: Uint8Array; trailer: Uint8Array | undefined } {
+  return {
+    message: data.subarray(at, at + length),
+    trailer: trailer === 0 ? undefined : data.subarray(at + length, at + length + trailer),
+  };
 }
 
 /** How long (µs) a log line of one kind stays at detail level after it was written. */
@@ -727,9 +742,9 @@ export class Instance {
             source,
             ...(ttl === undefined ? {} : { hopLimit: ttl }),
           },
-          at: 0,
-          length,
+          ...views(data, 0, length, trailer),
           v4: undefined,
+          source: bytesOf(source, 6),
         });
         continue;
       }
@@ -748,9 +763,9 @@ export class Instance {
         : encodeIPv4Datagram(advert, { ...header, trailerLength: trailer });
       copies.push({
         advert: { data, destination: dst },
-        at: data.length - length - trailer,
-        length,
+        ...views(data, data.length - length - trailer, length, trailer),
         v4: { source: src, sumTo },
+        source: src,
       });
     }
     this.#built = { source, old, copies };
@@ -783,7 +798,7 @@ export class Instance {
     const ahSequence = ah === undefined ? 0 : ah.sequence.next();
     for (const c of copies) {
       const d = c.advert.data;
-      const message = d.subarray(c.at, c.at + c.length);
+      const message = c.message;
       message[2] = priority;
       if (c.v4 !== undefined) {
         d[4] = this.#ipId >> 8;
@@ -801,24 +816,15 @@ export class Instance {
     }
     const hmac = this.#hmac;
     const first = copies[0];
-    if (hmac !== undefined && hmac.sends && first !== undefined) {
-      const end = first.at + first.length;
-      const trailer = first.advert.data.subarray(end, end + AUTH_HMAC_TRAILER_LENGTH);
+    if (hmac !== undefined && first?.trailer !== undefined) {
       try {
-        hmac.sign(
-          first.advert.data.subarray(first.at, end),
-          trailer,
-          first.v4?.source ?? bytesOf(source, spec.family),
-        );
+        hmac.sign(first.message, first.trailer, first.source);
       } catch (e) {
         this.errors.send++;
         this.#limitedLog("error", "error:send", errorText(e));
         return;
       }
-      for (let i = 1; i < copies.length; i++) {
-        const c = copies[i] as Copy;
-        c.advert.data.set(trailer, c.at + c.length);
-      }
+      for (let i = 1; i < copies.length; i++) (copies[i] as Copy).trailer?.set(first.trailer);
     }
     for (const c of copies) this.#guard("send", () => this.#io.send(c.advert));
   }
