@@ -24,7 +24,7 @@ import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
 const USAGE =
   "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
-// The command line is this script's own (bench/auth_hmac.ts imports `cost`).
+// The command line is this script's own (bench/auth_hmac.ts imports `cpuTicks`).
 const args = import.meta.main ? Deno.args : [];
 const flags = args.filter((a) => a.startsWith("--"));
 const positional = args.filter((a) => !a.startsWith("--"));
@@ -47,7 +47,7 @@ if (
   Deno.exit(2);
 }
 
-export type Impl = "kad" | "keepalived";
+type Impl = "kad" | "keepalived";
 const IMPLS: readonly Impl[] = ["kad", "keepalived"];
 const VIP = "192.0.2.100";
 const BACKUP_PRIORITY = 100;
@@ -60,13 +60,7 @@ const GLOBALS = `global_defs {
 }
 `;
 
-function instance(
-  vrid: number,
-  priority: number,
-  advertS: number,
-  vip: string,
-  extra = "",
-): string {
+function instance(vrid: number, priority: number, advertS: number, vip: string): string {
   return `vrrp_instance VI_${vrid} {
   state BACKUP
   interface eth0
@@ -74,7 +68,6 @@ function instance(
   priority ${priority}
   version 3
   advert_int ${advertS}
-${extra}
   virtual_ipaddress {
     ${vip}
   }
@@ -185,7 +178,7 @@ function fmt(ms: number): string {
 }
 
 /** Ticks of CPU (utime + stime) of a process. */
-async function cpuTicks(pid: number): Promise<number> {
+export async function cpuTicks(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]);
@@ -218,21 +211,17 @@ function vipOf(i: number): string {
   return i <= 254 ? `198.51.100.${i}/32` : `203.0.113.${i - 254}/32`;
 }
 
-/**
- * CPU % and RSS of one process running `n` MASTER instances at 0.1 s; `extra` is added to
- * every instance block (bench/auth_hmac.ts measures auth_hmac with it).
- */
-export async function cost(
+/** CPU % and RSS of one process running `n` MASTER instances at 0.1 s. */
+async function cost(
   impl: Impl,
   n: number,
   measureS: number,
-  extra = "",
 ): Promise<{ cpu: number; rss: number; sentPerS: number }> {
   await using lab = await Lab.create(`bench-cost-${impl}`);
   await using files = await Files.create();
   const [r] = (await lan(lab, { routers: 1 })).routers as [Router];
   let conf = GLOBALS;
-  for (let i = 1; i <= n; i++) conf += instance(i, 100, 0.1, vipOf(i), extra);
+  for (let i = 1; i <= n; i++) conf += instance(i, 100, 0.1, vipOf(i));
   const p = await start(impl, r, files, conf);
   await waitFor(async () => (await r.ns.addresses("eth0")).length >= n + 1, 60_000, {
     what: `${n} VIPs of ${impl}`,
