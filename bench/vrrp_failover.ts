@@ -24,8 +24,10 @@ import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
 const USAGE =
   "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
-const flags = Deno.args.filter((a) => a.startsWith("--"));
-const positional = Deno.args.filter((a) => !a.startsWith("--"));
+// The command line is this script's own (bench/auth_hmac.ts imports `cpuTicks`).
+const args = import.meta.main ? Deno.args : [];
+const flags = args.filter((a) => a.startsWith("--"));
+const positional = args.filter((a) => !a.startsWith("--"));
 const runs = Number(positional[0] ?? "7");
 const windowS = Number(positional[1] ?? "20");
 const failoverOnly = flags.includes("--failover-only");
@@ -176,7 +178,7 @@ function fmt(ms: number): string {
 }
 
 /** Ticks of CPU (utime + stime) of a process. */
-async function cpuTicks(pid: number): Promise<number> {
+export async function cpuTicks(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]);

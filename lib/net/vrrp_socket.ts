@@ -102,6 +102,8 @@ export interface VrrpReceiveOptions {
    * joining a group.
    */
   readonly unicastSource?: string;
+  /** IP protocol to receive: 112 (default), or 51 for legacy IPsec AH adverts (IPv4). */
+  readonly protocol?: number;
 }
 
 /** One received VRRP packet. */
@@ -168,8 +170,10 @@ export class VrrpReceiver extends OwnedSocket {
    */
   static open(o: VrrpReceiveOptions): VrrpReceiver {
     const mode = o.unicastSource === undefined ? "" : ` for ${o.unicastSource}`;
-    const operation = `opening the IPv${o.family} VRRP receive socket on ${o.ifname}${mode}`;
-    const fd = rawSocket(o.family, IPPROTO_VRRP, operation);
+    const protocol = o.protocol ?? IPPROTO_VRRP;
+    const what = protocol === IPPROTO_VRRP ? "VRRP" : `VRRP (IP protocol ${protocol})`;
+    const operation = `opening the IPv${o.family} ${what} receive socket on ${o.ifname}${mode}`;
+    const fd = rawSocket(o.family, protocol, operation);
     let ifindex = 0;
     setUpSocket(fd, operation, () => {
       ifindex = ifNameToIndex(o.ifname);

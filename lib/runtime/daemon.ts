@@ -21,6 +21,8 @@ import {
   type SourceLoc,
 } from "../config/diagnostic.ts";
 import { loadConfig } from "../config/load.ts";
+import { type InstanceKeys, resolveHmacKeys, wipeKeys } from "../config/hmac_keys.ts";
+import { denoFs } from "../config/source.ts";
 import { checkHost } from "../config/host_checks.ts";
 import { checkGreInterfaces } from "../config/schema/gre.ts";
 import type { KadConfig } from "../config/schema/root.ts";
@@ -84,6 +86,13 @@ export interface CheckedConfig {
   readonly refusals: readonly string[];
   /** Configured things `kad run` does not do yet, to say at start. */
   readonly notRun: readonly string[];
+  /**
+   * The auth_hmac key bytes per instance (inline, `hex:` and key files read now). The
+   * caller hands them to the engine and then wipes them (`wipeKeys`).
+   */
+  readonly keys: Map<string, InstanceKeys>;
+  /** Key problems that do not stop it (a key file readable by others), to log. */
+  readonly keyWarnings: readonly string[];
 }
 
 function where(loc: SourceLoc | undefined): string {
@@ -116,7 +125,19 @@ export function checkForRun(file: string, configId?: string): CheckedConfig {
   }
   const { refuse, notRun } = judge(res.config);
   refusals.push(...refuse);
-  return { config: res.config, diagnostics, refusals, notRun };
+  // §2.3.10: key files are read at start and at every reload; a key that cannot be used
+  // stops kad (running the instance unauthenticated, as keepalived would, is not safe).
+  const { keys, problems } = resolveHmacKeys(res.config, denoFs);
+  const keyWarnings: string[] = [];
+  for (const k of problems) {
+    if (k.severity === "error") refusals.push(`${k.message}${where(k.loc)}`);
+    else keyWarnings.push(`${k.message}${where(k.loc)}`);
+  }
+  if (refusals.length > 0) {
+    wipeKeys(keys);
+    keys.clear();
+  }
+  return { config: res.config, diagnostics, refusals, notRun, keys, keyWarnings };
 }
 
 /** What in a loaded configuration stops `kad run`, and what it leaves unrun. */
@@ -142,20 +163,6 @@ export function judge(cfg: KadConfig): { refuse: string[]; notRun: string[] } {
         `${p} has no interface${
           where(inst.$at)
         }; interface-less unicast instances are not supported by kad run yet - add 'interface IFNAME'`,
-      );
-    }
-    if (inst.authentication?.auth_type === "AH") {
-      refuse.push(
-        `${p} uses 'auth_type AH'${
-          where(inst.authentication.$loc.auth_type)
-        }, which kad run does not support yet; its peers would reject every advert - use keepalived for this instance`,
-      );
-    }
-    if (inst.auth_hmac !== undefined) {
-      refuse.push(
-        `${p} uses auth_hmac${
-          where(inst.$loc.auth_hmac)
-        }, which kad run does not support yet; its peers would reject every advert - remove it or use keepalived`,
       );
     }
     const trackers = [
@@ -327,7 +334,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.info(
     `kad run: starting with ${opts.configFile} (pid ${Deno.pid}); running the VRRP side only (keepalived's --vrrp)`,
   );
-  announce(log, config, first.notRun);
+  announce(log, config, first.notRun, first.keyWarnings);
 
   const written: string[] = [];
   try {
@@ -338,6 +345,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     log.error(`kad run: not starting: ${e instanceof Error ? e.message : e}`);
     for (const p of written) removePidFile(p);
+    wipeKeys(first.keys);
     return EXIT.FAILED;
   }
 
@@ -376,6 +384,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       log.error(`kad run: not starting: ${e.message}`);
       reactor.close();
       for (const p of written) removePidFile(p);
+      wipeKeys(first.keys);
       return EXIT.FAILED;
     }
     log.error(
@@ -395,13 +404,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     control?.close();
     reactor.close();
     for (const p of written) removePidFile(p);
+    wipeKeys(first.keys);
     return EXIT.FAILED;
   }
   const running = engine;
   let status: number = EXIT.OK;
   let rt: RealtimeSignalSource | undefined;
   try {
-    running.start(config);
+    try {
+      running.start(config, first.keys);
+    } finally {
+      // The instances hold their own copies in their key rings.
+      wipeKeys(first.keys);
+    }
     gre = startGre(config, log);
     let stopping = false;
     const dumps = () => dumpFiles(config, running, log, dumpInput);
@@ -464,7 +479,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 }
 
 /** Says what runs and what does not (issue: never drop configuration silently). */
-function announce(log: Logger, config: KadConfig, notRun: readonly string[]): void {
+function announce(
+  log: Logger,
+  config: KadConfig,
+  notRun: readonly string[],
+  keyWarnings: readonly string[],
+): void {
+  for (const w of keyWarnings) log.warn(`kad run: ${w}`);
   const checker = checkerSide(config);
   if (checker.length > 0) {
     log.warn(
@@ -603,12 +624,19 @@ function reload(
     }
     return undefined;
   }
-  announce(log, next.config, next.notRun);
-  const r = engine.apply(next.config);
+  announce(log, next.config, next.notRun, next.keyWarnings);
+  let r: ReturnType<VrrpEngine["apply"]>;
+  try {
+    r = engine.apply(next.config, next.keys);
+  } finally {
+    wipeKeys(next.keys);
+  }
   log.info(
     `kad run: reloaded: ${r.kept.length} instance(s) unchanged, restarted [${
       r.restarted.join(", ")
-    }], added [${r.added.join(", ")}], removed [${r.removed.join(", ")}]`,
+    }], added [${r.added.join(", ")}], removed [${r.removed.join(", ")}], authentication reset [${
+      r.rekeyed.join(", ")
+    }]`,
   );
   return next.config;
 }

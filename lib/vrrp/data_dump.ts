@@ -112,7 +112,12 @@ function instanceSection(
     line("Authentication extension = HMAC-SHA256-128");
     line(`Keys = ${h.keyIds.length}, active key id = ${h.activeKey ?? "none"}`);
     line(`Mode = ${h.mode}`);
-    line(`Anti replay = ${h.antiReplay}`);
+    // §2.3.12: "Anti replay = time, window = <w> sec" or "Anti replay = monotonic".
+    line(
+      h.antiReplay === "time"
+        ? `Anti replay = time, window = ${h.timeWindowS} sec`
+        : "Anti replay = monotonic",
+    );
   }
   const dev = spec.interface ?? "";
   const set = src.installed;

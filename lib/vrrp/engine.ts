@@ -43,9 +43,11 @@ import {
   type InstanceSpec,
   instanceSpec,
   type OutgoingAdvert,
+  sameApartFromAuthHmac,
   type TimerHandle,
 } from "./instance.ts";
-import { peekAdvert, type ReceivedPacket } from "./packet.ts";
+import type { AhSequence } from "./auth_ah.ts";
+import { IPPROTO_AH, IPPROTO_VRRP, peekAdvert, type ReceivedPacket } from "./packet.ts";
 import type { TrackerInput } from "./priority.ts";
 import { lateWakeThresholdUs } from "./timers.ts";
 import { formatStats } from "./counters.ts";
@@ -78,11 +80,21 @@ export interface EngineOptions {
   readonly onLinkEvent?: () => void;
 }
 
+/**
+ * auth_hmac key bytes per instance name (key id → bytes), resolved by the daemon from the
+ * configuration (lib/config/hmac_keys.ts). Instances copy them; the caller wipes them.
+ */
+export type HmacKeys = ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>;
+
+const NO_KEYS: HmacKeys = new Map();
+
 /** One receive socket and the instances reading from it. */
 interface RxSocket {
   readonly key: string;
   readonly ifname: string;
   readonly family: Family;
+  /** IP protocol: 112, or 51 for legacy IPsec AH instances (§2.2). */
+  readonly protocol: number;
   readonly group: string | undefined;
   readonly bind: string | undefined;
   receiver: VrrpReceiver | undefined;
@@ -102,11 +114,18 @@ interface TxSocket {
 
 /** What the engine keeps for one instance besides the instance itself. */
 interface Slot {
-  readonly spec: InstanceSpec;
+  /** Replaced when a reload changes only the auth_hmac settings (the instance keeps running). */
+  spec: InstanceSpec;
   rx: RxSocket | undefined;
   tx: TxSocket | undefined;
   /** Whether this run has installed its addresses yet (before that, removal is a cleanup). */
   installedOnce: boolean;
+}
+
+/** What a restarted instance takes over from its predecessor of the same name. */
+interface Carried {
+  readonly counters: Instance["counters"];
+  readonly ahSequence: AhSequence | undefined;
 }
 
 /** A running instance and the sockets it uses. */
@@ -147,13 +166,16 @@ function readUptimeUs(): number {
 function warmUp(specs: readonly InstanceSpec[]): void {
   const seen = new Set<string>();
   for (const spec of specs) {
-    const kind = `${spec.family} ${spec.version} ${spec.peers.length > 0}`;
+    const kind = `${spec.family} ${spec.version} ${spec.peers.length > 0} ${
+      spec.authHmac?.mode ?? ""
+    } ${spec.authAh !== undefined}`;
     if (seen.has(kind)) continue;
     seen.add(kind);
     let now = 0;
     const due: Array<() => void> = [];
     const io: InstanceIo = {
       nowUs: () => now,
+      realtimeUs: () => Date.now() * 1000,
       setTimer: (_at, fire) => {
         due.push(fire);
         return { cancel: () => {} };
@@ -167,8 +189,12 @@ function warmUp(specs: readonly InstanceSpec[]): void {
       log: () => {},
     };
     const source = spec.configuredSource ?? (spec.family === 4 ? "192.0.2.1" : "fe80::1");
+    // Throwaway keys, so that signing is compiled too; wiped by shutdown.
+    const hmacKeys = new Map(
+      (spec.authHmac?.keyIds ?? []).map((id) => [id, crypto.getRandomValues(new Uint8Array(32))]),
+    );
     try {
-      const inst = new Instance(spec, io);
+      const inst = new Instance(spec, io, { hmacKeys });
       inst.start({ uptimeUs: Number.MAX_SAFE_INTEGER, interfaceUp: true, sourceAddress: source });
       for (let i = 0; i < 8 && due.length > 0; i++) {
         now += 100_000_000;
@@ -178,6 +204,7 @@ function warmUp(specs: readonly InstanceSpec[]): void {
     } catch {
       // Only a warm-up: the real instance reports its own problems.
     }
+    for (const k of hmacKeys.values()) k.fill(0);
   }
 }
 
@@ -266,7 +293,7 @@ export class VrrpEngine {
         this.#hasAddress(addressDevice(e, b.spec.interface ?? ""), e.address)
       ),
       lastTransitionUs: b.instance.lastTransitionUs,
-      auth: authSourceOf(b.spec),
+      auth: authSourceOf(b.spec, b.instance.authHmac),
     }));
   }
 
@@ -286,53 +313,78 @@ export class VrrpEngine {
   /**
    * Starts every instance of `config`: takes a snapshot of interfaces and addresses,
    * subscribes to their changes, opens the sockets and sends each instance its `start`.
+   * `keys` are the auth_hmac keys of the instances that have that block.
    */
-  start(config: KadConfig): void {
+  start(config: KadConfig, keys: HmacKeys = NO_KEYS): void {
     this.#snapshot();
     this.#monitor.attach(this.#reactor, (e) => this.#onNetEvent(e));
     const specs = this.#buildSpecs(config);
     warmUp(specs);
-    this.#launch(specs, new Map());
+    this.#launch(specs, new Map(), keys);
   }
 
   /**
    * Applies a new, checked configuration (SIGHUP, spec/vrrp.md §3.8 in its simple form):
-   * instances whose description is unchanged keep running untouched; changed and removed
-   * ones stop (a MASTER resigns with priority 0 and removes its addresses); changed and
-   * new ones start afresh, keeping the counters of an instance of the same name.
+   * instances whose description and keys are unchanged keep running untouched; those whose
+   * only change is auth_hmac (settings or keys) keep running with a fresh extension — replay
+   * state and `send_seq` reset (§2.3.7); other changed and removed ones stop (a MASTER
+   * resigns with priority 0 and removes its addresses); changed and new ones start afresh,
+   * keeping the counters (and the IPsec AH sequence, §2.2) of an instance of the same name.
    */
   apply(
     config: KadConfig,
-  ): { kept: string[]; restarted: string[]; added: string[]; removed: string[] } {
+    keys: HmacKeys = NO_KEYS,
+  ): {
+    kept: string[];
+    rekeyed: string[];
+    restarted: string[];
+    added: string[];
+    removed: string[];
+  } {
     const specs = this.#buildSpecs(config);
     const byName = new Map(specs.map((s) => [s.name, s]));
     const kept: Bound[] = [];
-    const counters = new Map<string, Instance["counters"]>();
+    const carried = new Map<string, Carried>();
     const report = {
       kept: [] as string[],
+      rekeyed: [] as string[],
       restarted: [] as string[],
       added: [] as string[],
       removed: [] as string[],
     };
     for (const b of this.#bound) {
-      const next = byName.get(b.spec.name);
-      if (next !== undefined && JSON.stringify(next) === JSON.stringify(b.spec)) {
-        kept.push(b);
-        byName.delete(b.spec.name);
-        report.kept.push(b.spec.name);
-        continue;
+      const name = b.spec.name;
+      const next = byName.get(name);
+      if (next !== undefined && sameApartFromAuthHmac(next, b.spec)) {
+        const own = keys.get(name);
+        let same = b.instance.authHmacUnchanged(next, own);
+        if (!same) {
+          try {
+            b.instance.updateAuthHmac(next, own);
+            b.spec = next;
+            same = true;
+            report.rekeyed.push(name);
+          } catch (e) {
+            this.#log.error(`(${name}) new auth_hmac keys unusable, restarting: ${message(e)}`);
+          }
+        } else report.kept.push(name);
+        if (same) {
+          kept.push(b);
+          byName.delete(name);
+          continue;
+        }
       }
       b.instance.shutdown(true);
       this.#unbind(b);
       if (next !== undefined) {
-        counters.set(b.spec.name, b.instance.counters);
-        report.restarted.push(b.spec.name);
-      } else report.removed.push(b.spec.name);
+        carried.set(name, { counters: b.instance.counters, ahSequence: b.instance.ahSequence });
+        report.restarted.push(name);
+      } else report.removed.push(name);
     }
     this.#bound = kept;
     const fresh = specs.filter((s) => byName.has(s.name));
-    for (const s of fresh) if (!counters.has(s.name)) report.added.push(s.name);
-    this.#launch(fresh, counters);
+    for (const s of fresh) if (!carried.has(s.name)) report.added.push(s.name);
+    this.#launch(fresh, carried, keys);
     this.#closeUnused();
     return report;
   }
@@ -376,14 +428,27 @@ export class VrrpEngine {
     return out;
   }
 
-  #launch(specs: readonly InstanceSpec[], counters: Map<string, Instance["counters"]>): void {
+  #launch(
+    specs: readonly InstanceSpec[],
+    carried: ReadonlyMap<string, Carried>,
+    keys: HmacKeys,
+  ): void {
     const added: Bound[] = [];
     for (const spec of specs) {
       const slot: Slot = { spec, rx: undefined, tx: undefined, installedOnce: false };
-      const instance: Instance = new Instance(spec, this.#io(slot, () => instance));
+      const old = carried.get(spec.name);
+      let instance: Instance;
+      try {
+        instance = new Instance(spec, this.#io(slot, () => instance), {
+          hmacKeys: keys.get(spec.name),
+          ahSequence: spec.authAh === undefined ? undefined : old?.ahSequence,
+        });
+      } catch (e) {
+        this.#log.error(`(${spec.name}) cannot run: ${message(e)}`);
+        continue;
+      }
       const b: Bound = Object.assign(slot, { instance });
-      const kept = counters.get(spec.name);
-      if (kept !== undefined) b.instance.counters = kept;
+      if (old !== undefined) b.instance.counters = old.counters;
       this.#bind(b);
       added.push(b);
       this.#bound.push(b);
@@ -423,6 +488,8 @@ export class VrrpEngine {
     const log = (level: LogLevel, text: string) => this.#write(level, text);
     return {
       nowUs: () => this.nowUs(),
+      // §2.3.6: auth_hmac sequences come from CLOCK_REALTIME.
+      realtimeUs: () => Number(clockGettimeNs(CLOCK_REALTIME) / 1000n),
       setTimer: (atUs, fire, timer) => this.#setTimer(atUs, fire, timer, b.spec),
       send: (a) => this.#send(b, a),
       addAddresses: () => this.#addAddresses(b),
@@ -529,13 +596,16 @@ export class VrrpEngine {
     const bind = unicast
       ? spec.configuredSource ?? (spec.family === 4 ? "0.0.0.0" : "::")
       : undefined;
-    const rxKey = `${ifname}|${spec.family}|${group ?? `unicast ${bind}`}`;
+    // Legacy IPsec AH adverts are IP protocol 51 (§2.2): a socket of their own.
+    const protocol = spec.authAh === undefined ? IPPROTO_VRRP : IPPROTO_AH;
+    const rxKey = `${ifname}|${spec.family}|${protocol}|${group ?? `unicast ${bind}`}`;
     let rx = this.#rx.get(rxKey);
     if (rx === undefined) {
       rx = {
         key: rxKey,
         ifname,
         family: spec.family,
+        protocol,
         group,
         bind,
         receiver: undefined,
@@ -580,6 +650,7 @@ export class VrrpEngine {
         const r = VrrpReceiver.open({
           family: rx.family,
           ifname,
+          protocol: rx.protocol,
           ...(rx.group === undefined ? {} : { group: rx.group }),
           ...(rx.bind === undefined ? {} : { unicastSource: rx.bind }),
         });

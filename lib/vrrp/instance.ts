@@ -20,7 +20,15 @@ import type { RuleEntry } from "../config/schema/vrrp_rule.ts";
 import type { TrackKind } from "../config/schema/vrrp_track.ts";
 import { effectiveGlobals } from "../config/schema/vrrp_check.ts";
 import { type Family, formatIp, parseIp } from "../net/ipaddr.ts";
+import { AhAuth, AhSequence, encodeAhDatagram, setAhSequence } from "./auth_ah.ts";
+import {
+  AUTH_HMAC_TRAILER_LENGTH,
+  AuthHmac,
+  type AuthHmacSettings,
+  sendsTrailer,
+} from "./auth_hmac.ts";
 import { bumpCounters, type CounterName, newCounters, type VrrpCounters } from "./counters.ts";
+import { KeyRing } from "./key_ring.ts";
 import {
   type FsmAction,
   type FsmEvent,
@@ -36,13 +44,14 @@ import {
 } from "./fsm.ts";
 import {
   advertIntervalToWire,
+  advertLength,
   type AdvertSpec,
   AUTH_NONE,
   AUTH_PASS,
   authPassBytes,
-  encodeAdvert,
+  type DecodedAdvert,
+  encodeAdvertInto,
   encodeIPv4Datagram,
-  IPV4_HEADER_LENGTH,
   maxAdvertAddresses,
   nextIpId,
   type ReceivedPacket,
@@ -92,6 +101,13 @@ export interface InstanceSpec {
   readonly unicastTtl: number | undefined;
   /** Legacy VRRPv2 PASS password, when configured (§2.1). */
   readonly authPass: string | undefined;
+  /** Legacy VRRPv2 IPsec AH password (`auth_type AH`), when configured (§2.2). */
+  readonly authAh: string | undefined;
+  /**
+   * auth_hmac, when configured (§2.3.10). Its key bytes are never part of the spec: they
+   * are given to the Instance separately (see `InstanceAuth`).
+   */
+  readonly authHmac: AuthHmacSettings | undefined;
   /** The VIPs carried in adverts (§1.10: as many as fit; the rest are in `excluded`). */
   readonly advertised: readonly IpAddressEntry[];
   /** eVIPs: `virtual_ipaddress_excluded` plus the VIPs that did not fit. */
@@ -127,8 +143,28 @@ export function instanceSpec(
   const settings = settingsFromConfig(inst, g);
   const family = settings.family;
   const auth = inst.authentication;
+  const h = inst.auth_hmac;
+  const authHmac: AuthHmacSettings | undefined = h === undefined || h.active_key === undefined
+    ? undefined
+    : {
+      mode: h.mode,
+      antiReplay: h.anti_replay,
+      timeWindowS: Math.round(h.time_window / 1_000_000),
+      activeKey: h.active_key,
+      keyIds: h.key.map((k) => k.id),
+    };
+  const authAh = auth?.auth_type === "AH" ? auth.auth_pass ?? "" : undefined;
   const ownFamily = inst.virtual_ipaddress.filter((a) => a.family === family);
-  const room = maxAdvertAddresses({ mtu, family, version: settings.version });
+  // §1.10: AH and a sent auth_hmac trailer take room from the VIPs.
+  const room = maxAdvertAddresses({
+    mtu,
+    family,
+    version: settings.version,
+    ah: authAh !== undefined,
+    trailerLength: authHmac !== undefined && sendsTrailer(authHmac.mode)
+      ? AUTH_HMAC_TRAILER_LENGTH
+      : 0,
+  });
   const weights = (kind: TrackKind, name: string): { weight: number; reverse: boolean } => {
     const find = (
       list: ReadonlyArray<{ header: string; weight: { weight: number; reverse: boolean } }>,
@@ -180,6 +216,8 @@ export function instanceSpec(
     configuredSource: inst.unicast_src_ip ?? inst.mcast_src_ip,
     unicastTtl: inst.unicast_ttl,
     authPass: auth?.auth_type === "PASS" ? auth.auth_pass ?? "" : undefined,
+    authAh,
+    authHmac,
     advertised: ownFamily.slice(0, room),
     excluded: [...ownFamily.slice(room), ...inst.virtual_ipaddress_excluded],
     routes: inst.virtual_routes,
@@ -219,6 +257,8 @@ export interface TimerHandle {
 export interface InstanceIo {
   /** The monotonic clock, µs. */
   nowUs(): number;
+  /** CLOCK_REALTIME, µs since the epoch (auth_hmac sequence numbers, §2.3.6). */
+  realtimeUs(): number;
   /**
    * Calls `fire` at the absolute time `atUs`. `timer` says which FSM timer it is. A call
    * up to a few milliseconds early is taken as on time (the daemon's loop has millisecond
@@ -241,6 +281,25 @@ export interface InstanceIo {
   log(level: LogLevel, message: string): void;
 }
 
+/**
+ * The authentication material of an instance that is not in its spec: the auth_hmac key
+ * bytes (id → bytes; the instance copies them into its key ring, the caller wipes its own)
+ * and the IPsec AH sequence counter carried over a reload (§2.2).
+ */
+export interface InstanceAuth {
+  readonly hmacKeys?: ReadonlyMap<number, Uint8Array> | undefined;
+  readonly ahSequence?: AhSequence | undefined;
+}
+
+/**
+ * Whether two specs describe the same instance apart from its auth_hmac settings (a reload
+ * that changes only those keeps the instance running and resets its replay state, §2.3.7).
+ */
+export function sameApartFromAuthHmac(a: InstanceSpec, b: InstanceSpec): boolean {
+  return JSON.stringify({ ...a, authHmac: undefined }) ===
+    JSON.stringify({ ...b, authHmac: undefined });
+}
+
 /** What became of a received packet. */
 export type ReceiveOutcome =
   | { readonly accepted: true }
@@ -261,10 +320,27 @@ export interface InstanceErrors {
 /** One encoded copy of the instance's advert. */
 interface Copy {
   readonly advert: OutgoingAdvert;
-  /** Offset of the VRRP message in `advert.data` (20 for IPv4, 0 for IPv6). */
-  readonly at: number;
+  /** The VRRP message inside `advert.data` (after 20 bytes for IPv4, 44 with AH, 0 for IPv6). */
+  readonly message: Uint8Array;
+  /** The auth_hmac trailer after it when the instance signs, else undefined. */
+  readonly trailer: Uint8Array | undefined;
   /** IPv4: the source and the destination the checksum is computed for; IPv6: undefined. */
   readonly v4: { readonly source: Uint8Array; readonly sumTo: Uint8Array } | undefined;
+  /** The advert's source address as bytes (auth_hmac's pseudo-header). */
+  readonly source: Uint8Array;
+}
+
+/** The message and trailer views of a copy whose message starts at `at`. */
+function views(
+  data: Uint8Array,
+  at: number,
+  length: number,
+  trailer: number,
+): { message: Uint8Array; trailer: Uint8Array | undefined } {
+  return {
+    message: data.subarray(at, at + length),
+    trailer: trailer === 0 ? undefined : data.subarray(at + length, at + length + trailer),
+  };
 }
 
 /** How long (µs) a log line of one kind stays at detail level after it was written. */
@@ -282,7 +358,7 @@ const LOG_REPEAT_US = 60_000_000;
  * ```
  */
 export class Instance {
-  readonly spec: InstanceSpec;
+  #spec: InstanceSpec;
   /** keepalived's counters (§6.4); kept across a reload by the engine. */
   counters: VrrpCounters = newCounters();
   readonly errors: InstanceErrors = { send: 0, addresses: 0, announce: 0 };
@@ -303,9 +379,17 @@ export class Instance {
   #lastUs = 0;
   /** When the state last changed (the io clock, µs); null before the first change. */
   #lastTransitionUs: number | null = null;
+  /** auth_hmac, when configured. */
+  #hmac: AuthHmac | undefined;
+  /** Legacy IPsec AH, when configured. */
+  readonly #ah: AhAuth | undefined;
 
-  constructor(spec: InstanceSpec, io: InstanceIo) {
-    this.spec = spec;
+  /**
+   * Throws a RangeError when the spec's auth_hmac keys are not all in `auth.hmacKeys` or a
+   * key is unusable (the daemon resolves and checks them before).
+   */
+  constructor(spec: InstanceSpec, io: InstanceIo, auth: InstanceAuth = {}) {
+    this.#spec = spec;
     this.#io = io;
     this.#fsm = initialState(spec.settings);
     this.#vipBytes = spec.advertised.map((a) => bytesOf(a.address, spec.family));
@@ -315,15 +399,21 @@ export class Instance {
       minTtl: p.minTtl,
       maxTtl: p.maxTtl,
     }));
+    this.#hmac = this.#makeHmac(spec, auth.hmacKeys, peers);
+    this.#ah = spec.authAh === undefined
+      ? undefined
+      : new AhAuth(authPassBytes(spec.authAh), peers.length > 0, auth.ahSequence);
     this.#view = {
       version: spec.version,
       family: spec.family,
       vrid: spec.vrid,
       advertIntervalUs: spec.settings.advertIntUs,
-      auth: spec.authPass === undefined
+      auth: this.#ah !== undefined
+        ? this.#ah
+        : spec.authPass === undefined
         ? { type: AUTH_NONE }
         : { type: AUTH_PASS, password: authPassBytes(spec.authPass) },
-      authExtension: undefined,
+      authExtension: this.#hmac,
       vips: this.#vipBytes,
       unicastPeers: peers,
       checkUnicastSrc: spec.checkUnicastSrc,
@@ -338,8 +428,58 @@ export class Instance {
     };
   }
 
+  /** What the instance runs (replaced by `updateAuthHmac`). */
+  get spec(): InstanceSpec {
+    return this.#spec;
+  }
+
   get name(): string {
-    return this.spec.name;
+    return this.#spec.name;
+  }
+
+  /**
+   * The instance's auth_hmac (its key ring, `peers()` observations), undefined when it has
+   * none. `kad rotate-key` and `kad dump` use it; do not keep it across a reload.
+   */
+  get authHmac(): AuthHmac | undefined {
+    return this.#hmac;
+  }
+
+  /** The IPsec AH sequence counter (the engine carries it over a reload, §2.2). */
+  get ahSequence(): AhSequence | undefined {
+    return this.#ah?.sequence;
+  }
+
+  /**
+   * Whether `spec`'s auth_hmac settings and `keys` are exactly what the instance runs with
+   * (then a reload keeps the instance as it is, replay state included).
+   */
+  authHmacUnchanged(
+    spec: InstanceSpec,
+    keys: ReadonlyMap<number, Uint8Array> | undefined,
+  ): boolean {
+    const next = spec.authHmac;
+    const cur = this.#spec.authHmac;
+    if (JSON.stringify(next) !== JSON.stringify(cur)) return false;
+    if (next === undefined || this.#hmac === undefined) return true;
+    return keys !== undefined && this.#hmac.ring.sameKeys(ownKeys(next, keys), next.activeKey);
+  }
+
+  /**
+   * A reload changed only the auth_hmac settings or keys (see `sameApartFromAuthHmac`): the
+   * instance keeps its state and starts a new extension — new keys, replay marks and
+   * `send_seq` reset (§2.3.7); the old keys are wiped. Throws a RangeError (and keeps the
+   * old extension) when the new keys are unusable.
+   */
+  updateAuthHmac(spec: InstanceSpec, keys: ReadonlyMap<number, Uint8Array> | undefined): void {
+    const next = this.#makeHmac(spec, keys, this.#view.unicastPeers);
+    const old = this.#hmac;
+    if (old !== undefined && next !== undefined) next.adoptObservations(old);
+    old?.close();
+    this.#hmac = next;
+    this.#view.authExtension = next;
+    this.#spec = spec;
+    this.#built = undefined;
   }
 
   /** The FSM state (a copy is not made: do not modify it). */
@@ -413,6 +553,7 @@ export class Instance {
       this.#limitedLog("warn", `reject:${r.reason}`, r.log);
       return { accepted: false, reason: r.reason };
     }
+    if (this.#ah !== undefined && r.advert.ah !== undefined) this.#ahReceived(r.advert);
     this.#event({
       type: "advert",
       from: from ?? "",
@@ -458,6 +599,9 @@ export class Instance {
     this.#event({ type: "shutdown", release });
     for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
+    // The last advert (priority 0) is out: the keys are no longer needed.
+    this.#hmac?.close();
+    this.#ah?.close();
   }
 
   // ---- internals ----
@@ -482,7 +626,11 @@ export class Instance {
     if (to !== from) {
       // The step's time: #event and #fire set it before stepping.
       this.#lastTransitionUs = this.#lastUs;
-      if (to === "MASTER") bumpCounters(this.counters, ["become_master"]);
+      if (to === "MASTER") {
+        bumpCounters(this.counters, ["become_master"]);
+        // §2.2: a cycled AH counter starts again at 0 with the first advert as MASTER.
+        this.#ah?.sequence.becomeMaster();
+      }
       if (from === "MASTER") bumpCounters(this.counters, ["release_master"]);
       this.#forgetNotes();
     }
@@ -563,7 +711,7 @@ export class Instance {
     const old = this.#view.oldUnicastChecksum;
     const built = this.#built;
     if (built !== undefined && built.source === source && built.old === old) return built.copies;
-    const spec = this.spec;
+    const spec = this.#spec;
     const advert: AdvertSpec = {
       version: spec.version,
       family: spec.family,
@@ -575,21 +723,28 @@ export class Instance {
         ? {}
         : { authType: AUTH_PASS, authData: authPassBytes(spec.authPass) }),
     };
+    const length = advertLength(spec.version, spec.family, this.#vipBytes.length);
+    // §2.3.3: room for the auth_hmac trailer after the message (IPv4 total length includes it).
+    const trailer = this.#hmac?.sends ? AUTH_HMAC_TRAILER_LENGTH : 0;
     const unicast = spec.peers.length > 0;
     const destinations = unicast ? spec.peers.map((p) => p.address) : [spec.mcastGroup];
     const ttl = unicast ? spec.unicastTtl : undefined;
     const copies: Copy[] = [];
     for (const dst of destinations) {
       if (spec.family === 6) {
+        // The kernel checksums the whole payload, trailer included (IPV6_CHECKSUM, §1.8).
+        const data = new Uint8Array(length + trailer);
+        encodeAdvertInto(advert, data, 0);
         copies.push({
           advert: {
-            data: encodeAdvert(advert),
+            data,
             destination: dst,
             source,
             ...(ttl === undefined ? {} : { hopLimit: ttl }),
           },
-          at: 0,
+          ...views(data, 0, length, trailer),
           v4: undefined,
+          source: bytesOf(source, 6),
         });
         continue;
       }
@@ -597,23 +752,32 @@ export class Instance {
       const dstBytes = bytesOf(dst, 4);
       // Pre-1.3.6 peers checksum unicast VRRPv3 to the group address (§1.8).
       const sumTo = unicast && old ? this.#groupBytes : dstBytes;
-      const data = encodeIPv4Datagram(advert, {
+      const header = {
         source: src,
         destination: dstBytes,
         id: 1,
         ...(ttl === undefined ? {} : { ttl }),
-      });
+      };
+      const data = this.#ah !== undefined
+        ? encodeAhDatagram(advert, header)
+        : encodeIPv4Datagram(advert, { ...header, trailerLength: trailer });
       copies.push({
         advert: { data, destination: dst },
-        at: IPV4_HEADER_LENGTH,
+        ...views(data, data.length - length - trailer, length, trailer),
         v4: { source: src, sumTo },
+        source: src,
       });
     }
     this.#built = { source, old, copies };
     return copies;
   }
 
-  /** One advert at `priority`: every copy, IPv4 ones with the next identification. */
+  /**
+   * One advert at `priority`: every copy, IPv4 ones with the next identification. The
+   * priority and checksums are patched first; then AH copies get the advert's sequence and
+   * their own ICV, or the first copy is signed with auth_hmac and its trailer copied to the
+   * others (one signature per advert, §2.3.6); then every copy is sent.
+   */
   #sendAdvert(priority: number, afterRemoval: boolean): void {
     const source = this.#fsm.sourceAddress;
     if (source === null) return;
@@ -628,10 +792,13 @@ export class Instance {
       this.#limitedLog("error", "error:send", errorText(e));
       return;
     }
-    if (this.spec.family === 4) this.#ipId = nextIpId(this.#ipId);
+    const spec = this.#spec;
+    if (spec.family === 4) this.#ipId = nextIpId(this.#ipId);
+    const ah = this.#ah;
+    const ahSequence = ah === undefined ? 0 : ah.sequence.next();
     for (const c of copies) {
       const d = c.advert.data;
-      const message = d.subarray(c.at);
+      const message = c.message;
       message[2] = priority;
       if (c.v4 !== undefined) {
         d[4] = this.#ipId >> 8;
@@ -639,11 +806,88 @@ export class Instance {
         setAdvertChecksum(message, 4, {
           source: c.v4.source,
           destination: c.v4.sumTo,
-          v3ChecksumAsV2: this.spec.v3ChecksumAsV2,
+          v3ChecksumAsV2: spec.v3ChecksumAsV2,
         });
+        if (ah !== undefined) {
+          setAhSequence(d, ahSequence);
+          ah.sign(d);
+        }
       }
-      this.#guard("send", () => this.#io.send(c.advert));
     }
+    const hmac = this.#hmac;
+    const first = copies[0];
+    if (hmac !== undefined && first?.trailer !== undefined) {
+      try {
+        hmac.sign(first.message, first.trailer, first.source);
+      } catch (e) {
+        this.errors.send++;
+        this.#limitedLog("error", "error:send", errorText(e));
+        return;
+      }
+      for (let i = 1; i < copies.length; i++) (copies[i] as Copy).trailer?.set(first.trailer);
+    }
+    for (const c of copies) this.#guard("send", () => this.#io.send(c.advert));
+  }
+
+  /**
+   * An accepted AH advert (§2.2): any clears a cycled counter; a MASTER that hears a lower
+   * priority (or an equal one from a lower address) continues above the sender's sequence.
+   */
+  #ahReceived(advert: DecodedAdvert): void {
+    const seq = this.#ah?.sequence;
+    const ah = advert.ah;
+    if (seq === undefined || ah === undefined) return;
+    seq.cycle = false;
+    if (this.#fsm.state !== "MASTER") return;
+    const ours = this.#fsm.effectivePriority;
+    const own = this.#fsm.sourceAddress === null ? undefined : parseIp(this.#fsm.sourceAddress);
+    if (
+      advert.priority < ours ||
+      (advert.priority === ours && own !== undefined && compareBytes(advert.source, own.bytes) < 0)
+    ) {
+      seq.resync(ah.sequence);
+      this.#io.log("info", `(${this.name}) IPSEC-AH : Syncing seq_num - Increment seq`);
+    }
+  }
+
+  /**
+   * The auth_hmac extension for `spec` with `keys` (undefined without auth_hmac). Only the
+   * configured key ids are taken.
+   */
+  #makeHmac(
+    spec: InstanceSpec,
+    keys: ReadonlyMap<number, Uint8Array> | undefined,
+    peers: readonly PeerView[],
+  ): AuthHmac | undefined {
+    const settings = spec.authHmac;
+    if (settings === undefined) return undefined;
+    const missing = settings.keyIds.filter((id) => keys?.get(id) === undefined);
+    if (missing.length > 0) {
+      throw new RangeError(
+        `auth_hmac key(s) ${missing.join(", ")} have no key bytes; check the key lines and files`,
+      );
+    }
+    let ring: KeyRing;
+    try {
+      ring = KeyRing.from(
+        ownKeys(settings, keys as ReadonlyMap<number, Uint8Array>),
+        settings.activeKey,
+      );
+    } catch (e) {
+      throw new RangeError(`auth_hmac: ${errorText(e)}`);
+    }
+    const io = this.#io;
+    return new AuthHmac(
+      settings,
+      {
+        family: spec.family,
+        version: spec.version,
+        vrid: spec.vrid,
+        unicastPeers: peers.map((p) => p.address),
+      },
+      ring,
+      { realtimeUs: () => io.realtimeUs(), monotonicUs: () => io.nowUs() },
+    );
   }
 
   /**
@@ -662,6 +906,27 @@ export class Instance {
   #forgetNotes(): void {
     for (const k of [...this.#logged.keys()]) if (k.startsWith("note:")) this.#logged.delete(k);
   }
+}
+
+/** The keys of `keys` that `settings` configures. */
+function ownKeys(
+  settings: AuthHmacSettings,
+  keys: ReadonlyMap<number, Uint8Array>,
+): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  for (const id of settings.keyIds) {
+    const k = keys.get(id);
+    if (k !== undefined) out.set(id, k);
+  }
+  return out;
+}
+
+/** Compares two addresses as unsigned big-endian numbers. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  }
+  return a.length - b.length;
 }
 
 function bytesOf(text: string, family: Family): Uint8Array {

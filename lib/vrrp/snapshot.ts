@@ -31,6 +31,7 @@ import {
   type TimerId,
   type VrrpState,
 } from "./fsm.ts";
+import type { AuthHmac } from "./auth_hmac.ts";
 import type { InstanceErrors, InstanceSpec } from "./instance.ts";
 import { trackerEffect } from "./priority.ts";
 
@@ -63,6 +64,8 @@ export interface AuthSource {
   readonly hmac?: {
     readonly mode: "enforce" | "permissive" | "receive-only";
     readonly antiReplay: "time" | "monotonic";
+    /** `time_window`, seconds (meaningful with `antiReplay` "time"). */
+    readonly timeWindowS: number;
     /** The signing key's id; undefined when none signs. */
     readonly activeKey: number | undefined;
     /** Every configured key id, ascending. */
@@ -72,8 +75,33 @@ export interface AuthSource {
   };
 }
 
-/** The authentication an instance's description says it uses (what exists before a key ring). */
-export function authSourceOf(spec: InstanceSpec): AuthSource {
+/**
+ * The authentication of an instance: what its description says, and with auth_hmac what its
+ * extension reports (`Instance.authHmac`: the key ring's ids and the senders whose adverts
+ * verified, lib/vrrp/auth_hmac.ts `peers()`).
+ */
+export function authSourceOf(spec: InstanceSpec, hmac?: AuthHmac): AuthSource {
+  if (hmac !== undefined) {
+    const peers: Array<{ address: string; keyId: number; lastSeenUs: number }> = [];
+    for (const p of hmac.peers()) {
+      if (p.keyId === undefined || p.verifiedAtUs === undefined) continue;
+      peers.push({ address: p.address, keyId: p.keyId, lastSeenUs: p.verifiedAtUs });
+    }
+    const ring = hmac.ring.snapshot();
+    return {
+      type: "hmac",
+      hmac: {
+        mode: hmac.settings.mode,
+        antiReplay: hmac.settings.antiReplay,
+        timeWindowS: hmac.settings.timeWindowS,
+        activeKey: ring.activeKey,
+        keyIds: ring.keyIds,
+        peers,
+      },
+    };
+  }
+  if (spec.authHmac !== undefined) return { type: "hmac" };
+  if (spec.authAh !== undefined) return { type: "ah" };
   return { type: spec.authPass === undefined ? "none" : "pass" };
 }
 

@@ -230,5 +230,25 @@ export async function settle(expect: ReadonlyArray<readonly [SpawnedProcess, str
   assertEquals(expect.map(([p]) => count(p, /Entering \w+ STATE/)), before, "a state changed");
 }
 
+/**
+ * keepalived.stats of a `kad run` started with `TMPDIR=dir` (SIGUSR2, spec/vrrp.md §6.4), as a
+ * map "Section/Label" → value ("Label" alone for top-level counters).
+ */
+export async function stats(p: SpawnedProcess, dir: string): Promise<Map<string, number>> {
+  const before = count(p, /statistics written/);
+  p.signal("SIGUSR2");
+  await waitFor(() => count(p, /statistics written/) > before, 5_000, { what: "the stats" });
+  const text = await Deno.readTextFile(`${dir}/keepalived.stats`);
+  const out = new Map<string, number>();
+  let section = "";
+  for (const line of text.split("\n")) {
+    const m = /^( *)([^:]+):(?: (\d+))?$/.exec(line);
+    if (m === null) continue;
+    if (m[3] === undefined) section = m[2]!;
+    else out.set(`${m[1]!.length === 2 ? "" : section + "/"}${m[2]}`, Number(m[3]));
+  }
+  return out;
+}
+
 /** Test options: namespaces and child processes outlive the sanitizers' view. */
 export const NETNS_TEST = { sanitizeOps: false, sanitizeResources: false } as const;

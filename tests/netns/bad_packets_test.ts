@@ -9,7 +9,7 @@
  * known to bite.
  */
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
-import { Lab, type SpawnedProcess, waitFor } from "../harness/netns.ts";
+import { Lab } from "../harness/netns.ts";
 import { withNetNamespace } from "../../ffi/libc.ts";
 import { VrrpSender } from "../../lib/net/vrrp_socket.ts";
 import { parseIp } from "../../lib/net/ipaddr.ts";
@@ -24,6 +24,7 @@ import {
   type Router,
   settle,
   startKad,
+  stats,
   TEST_GLOBALS,
   waitAddress,
 } from "./_vrrp_lab.ts";
@@ -123,23 +124,6 @@ const CASES: ReadonlyArray<{ name: string; craft: Craft; log: RegExp }> = [
   },
   { name: "interval 2 s", craft: { interval: 2 }, log: /Advertisement interval mismatch/ },
 ];
-
-/** keepalived.stats of one router, as a map "Section/Label" → value. */
-async function stats(p: SpawnedProcess, dir: string): Promise<Map<string, number>> {
-  const before = count(p, /statistics written/);
-  p.signal("SIGUSR2");
-  await waitFor(() => count(p, /statistics written/) > before, 5_000, { what: "the stats" });
-  const text = await Deno.readTextFile(`${dir}/keepalived.stats`);
-  const out = new Map<string, number>();
-  let section = "";
-  for (const line of text.split("\n")) {
-    const m = /^( *)([^:]+):(?: (\d+))?$/.exec(line);
-    if (m === null) continue;
-    if (m[3] === undefined) section = m[2]!;
-    else out.set(`${m[1]!.length === 2 ? "" : section + "/"}${m[2]}`, Number(m[3]));
-  }
-  return out;
-}
 
 Deno.test(
   "bad adverts from a crafted sender are ignored and counted; no router changes state or stops",

@@ -1,11 +1,12 @@
 /**
  * `kad run` next to Debian's keepalived 2.2.7 in network namespaces (needs root and the
  * keepalived and tcpdump packages): for VRRPv2 and v3, IPv4 multicast (v2 with PASS
- * authentication), IPv4 unicast and IPv6 multicast, kad is MASTER with keepalived as
- * BACKUP, hands over when stopped, comes back as BACKUP under keepalived's MASTER and takes
- * over again when keepalived stops. Both sides must agree on the master throughout, and
- * tcpdump on keepalived's interface must decode the adverts of both without a checksum
- * complaint (spec/vrrp.md §1.2–1.8).
+ * authentication), IPv4 unicast, IPv6 multicast and VRRPv2 with IPsec AH (multicast and
+ * unicast; each side learns the other's AH sequence, spec/vrrp.md §2.2), kad is MASTER with
+ * keepalived as BACKUP, hands over when stopped, comes back as BACKUP under keepalived's
+ * MASTER and takes over again when keepalived stops. Both sides must agree on the master
+ * throughout, and tcpdump on keepalived's interface must decode the adverts of both without a
+ * checksum complaint (spec/vrrp.md §1.2–1.8).
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { Lab, type SpawnedProcess } from "../harness/netns.ts";
@@ -34,7 +35,11 @@ interface Variant {
   readonly unicast: boolean;
   readonly advertInt: number;
   readonly extra?: string;
+  /** Legacy IPsec AH: the adverts are IP protocol 51 (spec/vrrp.md §2.2). */
+  readonly ah?: boolean;
 }
+
+const AH = "  authentication {\n    auth_type AH\n    auth_pass s3cret\n  }";
 
 const VARIANTS: readonly Variant[] = [
   {
@@ -49,6 +54,24 @@ const VARIANTS: readonly Variant[] = [
   { name: "VRRPv2 IPv4 unicast", version: 2, family: 4, unicast: true, advertInt: 1 },
   { name: "VRRPv3 IPv4 unicast", version: 3, family: 4, unicast: true, advertInt: 0.5 },
   { name: "VRRPv3 IPv6 multicast", version: 3, family: 6, unicast: false, advertInt: 0.5 },
+  {
+    name: "VRRPv2 IPv4 multicast with IPsec AH authentication",
+    version: 2,
+    family: 4,
+    unicast: false,
+    advertInt: 1,
+    extra: AH,
+    ah: true,
+  },
+  {
+    name: "VRRPv2 IPv4 unicast with IPsec AH authentication",
+    version: 2,
+    family: 4,
+    unicast: true,
+    advertInt: 1,
+    extra: AH,
+    ah: true,
+  },
 ];
 
 function conf(v: Variant, self: Router, peer: Router, priority: number): string {
@@ -79,7 +102,7 @@ async function interop(v: Variant): Promise<void> {
   const [k, o] = (await lan(lab)).routers as [Router, Router];
   const vip = v.family === 4 ? "192.0.2.100" : "2001:db8::100";
   const downMs = (3 * v.advertInt + 1) * 1000;
-  const filter = v.family === 4 ? "ip proto 112" : "ip6 proto 112";
+  const filter = v.ah ? "ip proto 51" : v.family === 4 ? "ip proto 112" : "ip6 proto 112";
   const dump = o.ns.spawn(["tcpdump", "-i", o.ifname, "-n", "-vv", "-l", filter]);
   await dump.waitForOutput(/listening on/, 5_000);
 

@@ -263,16 +263,17 @@ Deno.test(
     assertEquals(missing.code, 4);
     assertStringIncludes(missing.stderr, "not found");
     assertStringIncludes(missing.stderr, "not starting");
+    // An auth_hmac key file that is not there: refused, naming the file and the fix.
     const path = await files.write(
-      "ah.conf",
+      "keyfile.conf",
       instanceConf({
-        version: 2,
-        extra: "  authentication {\n    auth_type AH\n    auth_pass secret\n  }",
+        extra: `  auth_hmac {\n    key 1 file:${files.path("no-such-key")}\n    active_key 1\n  }`,
       }),
     );
-    const ah = await run(["-f", path, "run"]);
-    assertEquals(ah.code, 4);
-    assertStringIncludes(ah.stderr, "auth_type AH");
+    const key = await run(["-f", path, "run"]);
+    assertEquals(key.code, 4);
+    assertStringIncludes(key.stderr, `key file '${files.path("no-such-key")}' cannot be read`);
+    assertStringIncludes(key.stderr, "create it (mode 0600)");
     const check = await run(["-f", path, "run", "-C"]);
     assertEquals(check.code, 1);
     assertStringIncludes(check.stderr, "--check is not available");

@@ -7,6 +7,7 @@
 import { assertEquals } from "../_assert.ts";
 import { loadConfigText } from "../../lib/config/load.ts";
 import type { KadConfig } from "../../lib/config/schema/root.ts";
+import { hmacKeyBytes } from "../../lib/config/schema/vrrp_auth.ts";
 import {
   Instance,
   type InstanceIo,
@@ -48,6 +49,7 @@ export class Lab {
     const me: { instance?: Instance } = {};
     const io: InstanceIo = {
       nowUs: () => this.now,
+      realtimeUs: () => WALL_ZERO_MS * 1000 + this.now,
       setTimer: (at, fire) => {
         const t: Pending = { at, seq: this.#seq++, fire, live: true };
         this.#timers.push(t);
@@ -61,7 +63,12 @@ export class Lab {
       notify: () => {},
       log: () => {},
     };
-    const instance = new Instance(instanceSpec(inst, this.config), io);
+    const keys = new Map<number, Uint8Array>();
+    for (const k of inst.auth_hmac?.key ?? []) {
+      const b = hmacKeyBytes(k);
+      if (b !== undefined) keys.set(k.id, b);
+    }
+    const instance = new Instance(instanceSpec(inst, this.config), io, { hmacKeys: keys });
     me.instance = instance;
     this.#sources.set(instance, source);
     this.instances.push(instance);
@@ -104,7 +111,7 @@ export class Lab {
       installed: i.addressesInstalled,
       present: Array.from({ length: n }, () => i.addressesInstalled),
       lastTransitionUs: i.lastTransitionUs,
-      auth: authSourceOf(i.spec),
+      auth: authSourceOf(i.spec, i.authHmac),
     };
   }
 

@@ -5,7 +5,7 @@
  * SECRET_MASK where keepalived would print it. (The namespace test repeats the check on
  * the files and output of a running daemon.)
  */
-import { assert, assertStringIncludes } from "../_assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import { SECRET_MASK } from "../../lib/config/schema.ts";
 import { effectiveGlobals } from "../../lib/config/schema/vrrp_check.ts";
 import { dataDump } from "../../lib/vrrp/data_dump.ts";
@@ -83,4 +83,15 @@ Deno.test("no password or key reaches any dump, text or JSON, kad's or keepalive
   }
   assertStringIncludes(outputs["keepalived.json v1"]!, `"auth_data":"${SECRET_MASK}"`);
   assertStringIncludes(outputs["keepalived.data"]!, `Password = ${SECRET_MASK}`);
+  // The running key ring is what the dumps describe (§2.3.12), by key ids only.
+  for (
+    const line of [
+      "Authentication extension = HMAC-SHA256-128",
+      "Keys = 2, active key id = 1",
+      "Mode = enforce",
+      "Anti replay = time, window = 5 sec",
+    ]
+  ) assertStringIncludes(outputs["keepalived.data"]!, line);
+  const v3 = dumpDocument(input).instances["V3"]!.auth;
+  assertEquals([v3.type, v3.mode, v3.active_key, v3.keys], ["hmac", "enforce", 1, [1, 2]]);
 });

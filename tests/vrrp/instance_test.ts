@@ -2,8 +2,9 @@
  * The instance runtime (lib/vrrp/instance.ts) driven by fakes: a fake monotonic clock that
  * fires timers in deadline order and a recording InstanceIo. Checks what the runtime adds
  * to the pure FSM: adverts as they go on the wire (IPv4 header, checksums per unicast
- * peer, IPv6 source and hop limit, PASS auth data), receive checks with counters and
- * rate-limited logs, transitions counted, I/O failures counted without stopping.
+ * peer, IPv6 source and hop limit, PASS auth data, auth_hmac trailers, IPsec AH), receive
+ * checks with counters and rate-limited logs, transitions counted, I/O failures counted
+ * without stopping.
  */
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import { loadConfigText } from "../../lib/config/load.ts";
@@ -12,9 +13,18 @@ import {
   type InstanceIo,
   instanceSpec,
   type OutgoingAdvert,
+  sameApartFromAuthHmac,
   type TimerHandle,
 } from "../../lib/vrrp/instance.ts";
-import { decodeAdvert, encodeIPv4Datagram, type ReceivedPacket } from "../../lib/vrrp/packet.ts";
+import {
+  authPassBytes,
+  decodeAdvert,
+  encodeIPv4Datagram,
+  type ReceivedPacket,
+} from "../../lib/vrrp/packet.ts";
+import { AuthHmac } from "../../lib/vrrp/auth_hmac.ts";
+import { AhAuth, encodeAhDatagram, setAhSequence } from "../../lib/vrrp/auth_ah.ts";
+import { KeyRing } from "../../lib/vrrp/key_ring.ts";
 import { matchIPv4Checksum } from "../../lib/vrrp/checksum.ts";
 import { parseIp } from "../../lib/net/ipaddr.ts";
 import type { NotifyState, TimerId } from "../../lib/vrrp/fsm.ts";
@@ -42,6 +52,13 @@ class FakeIo implements InstanceIo {
 
   nowUs(): number {
     return this.now;
+  }
+
+  /** CLOCK_REALTIME: a fixed epoch plus the fake monotonic clock. */
+  realtime = 1_744_830_464_500_000;
+
+  realtimeUs(): number {
+    return this.realtime + this.now;
   }
 
   setTimer(atUs: number, fire: () => void, _timer: TimerId): TimerHandle {
@@ -548,4 +565,261 @@ ${vips}
     { kind: "interface", name: "eth1", weight: -10, reverse: false },
     { kind: "script", name: "chk", weight: -20, reverse: true },
   ]);
+});
+
+// ---- authentication: auth_hmac (§2.3) and IPsec AH (§2.2) ----
+
+const HMAC_KEY = "k".repeat(32);
+
+function hmacBody(extra: string, mode = "enforce", version = 3): string {
+  return `
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  version ${version}
+  advert_int 1
+${extra}
+  auth_hmac {
+    key 1 ${HMAC_KEY}
+    active_key 1
+    mode ${mode}
+    anti_replay monotonic
+  }
+  virtual_ipaddress {
+    192.0.2.100/24
+  }`;
+}
+
+function makeHmac(body: string, mtu?: number) {
+  const cfg = config(body);
+  const spec = instanceSpec(cfg.vrrp_instance[0]!, cfg, mtu);
+  const io = new FakeIo();
+  const keys = new Map([[1, new TextEncoder().encode(HMAC_KEY)]]);
+  const inst = new Instance(spec, io, { hmacKeys: keys });
+  return { spec, io, inst };
+}
+
+/** A receiver-side extension with the same key, to verify what an instance sent. */
+function verifier(family: 4 | 6, peers: Uint8Array[] = []) {
+  const io = new FakeIo();
+  return new AuthHmac(
+    {
+      mode: "enforce",
+      antiReplay: "monotonic",
+      timeWindowS: 5,
+      activeKey: 1,
+      keyIds: [1],
+    },
+    { family, version: 3, vrid: 51, unicastPeers: peers },
+    KeyRing.from(new Map([[1, new TextEncoder().encode(HMAC_KEY)]]), 1),
+    { realtimeUs: () => io.realtimeUs(), monotonicUs: () => io.nowUs() },
+  );
+}
+
+Deno.test("auth_hmac: unicast copies share one signature; IPv4 total length has the trailer, the checksum not", () => {
+  const peers = "  unicast_src_ip 192.0.2.1\n  unicast_peer {\n    192.0.2.2\n    192.0.2.3\n  }";
+  const { io, inst } = makeHmac(hmacBody(peers));
+  inst.start(START);
+  io.advance(4 * S);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(io.sent.map((s) => s.destination), ["192.0.2.2", "192.0.2.3"]);
+  const framed = io.sent.map((s) => {
+    const d = decodeAdvert({ family: 4, datagram: s.data }, { trailerLength: 28 });
+    assert(d.ok);
+    return d.advert;
+  });
+  for (const a of framed) {
+    assertEquals(a.ip!.totalLength, 20 + 12 + 28);
+    assertEquals(a.trailer!.length, 28);
+    assert(
+      matchIPv4Checksum(a.message, {
+        version: 3,
+        source: a.source,
+        destination: a.destination,
+        v3ChecksumAsV2: false,
+      }) !== undefined,
+      "the VRRP checksum covers the message only, with this copy's destination",
+    );
+  }
+  assertEquals(framed[0]!.trailer, framed[1]!.trailer, "one signature per advert");
+  assert(framed[0]!.checksum !== framed[1]!.checksum);
+  const rx = verifier(4, [bytes("192.0.2.1")]);
+  assertEquals(rx.check(framed[0]!, io.realtimeUs() / 1000), { ok: true });
+  assertEquals(rx.check(framed[1]!, io.realtimeUs() / 1000).ok, false, "a copy is a replay");
+  // The next advert has a new sequence.
+  io.advance(5 * S);
+  const next = decodeAdvert({ family: 4, datagram: io.sent.at(-1)!.data }, { trailerLength: 28 });
+  assert(next.ok);
+  assertEquals(rx.check(next.advert, io.realtimeUs() / 1000), { ok: true });
+});
+
+Deno.test("auth_hmac over IPv6: the trailer follows the message, the kernel checksums both", () => {
+  const { io, inst } = makeHmac(
+    hmacBody("").replace("192.0.2.100/24", "fe80::100/64"),
+  );
+  inst.start({ ...START, sourceAddress: "fe80::1" });
+  io.advance(4 * S);
+  const sent = io.sent[0]!;
+  assertEquals(sent.data.length, 8 + 16 + 28);
+  assertEquals([sent.data[6], sent.data[7]], [0, 0], "checksum left for IPV6_CHECKSUM");
+  const d = decodeAdvert(
+    {
+      family: 6,
+      payload: sent.data,
+      source: bytes("fe80::1"),
+      destination: bytes("ff02::12"),
+      hopLimit: 255,
+    },
+    { trailerLength: 28 },
+  );
+  assert(d.ok);
+  assertEquals(verifier(6).check(d.advert, io.realtimeUs() / 1000), { ok: true });
+});
+
+Deno.test("auth_hmac receive-only sends plain adverts; VIP capacity counts the trailer only when sent", () => {
+  const { io, inst } = makeHmac(hmacBody("", "receive-only", 2));
+  inst.start(START);
+  io.advance(4 * S);
+  const ref = make();
+  ref.inst.start(START);
+  ref.io.advance(4 * S);
+  assertEquals(io.sent[0]!.data, ref.io.sent[0]!.data, "identical to an advert without auth_hmac");
+  const vips = Array.from({ length: 20 }, (_, i) => `    192.0.2.${i + 10}`).join("\n");
+  const withVips = (mode: string) => {
+    const cfg = config(hmacBody("", mode).replace("    192.0.2.100/24", vips));
+    return instanceSpec(cfg.vrrp_instance[0]!, cfg, 120).advertised.length;
+  };
+  // 120 − 14 − 20 − 8 = 78 bytes: 19 addresses; with the 28-byte trailer 50 bytes: 12.
+  assertEquals(withVips("receive-only"), 19);
+  assertEquals(withVips("enforce"), 12);
+  assertEquals(withVips("permissive"), 12);
+});
+
+Deno.test("auth_hmac: a signed peer advert is accepted, a forged one counted and logged at most once a minute", () => {
+  const peer = makeHmac(hmacBody("  priority 200"));
+  peer.inst.start({ ...START, sourceAddress: "192.0.2.2" });
+  peer.io.advance(4 * S);
+  const good = peer.io.sent[0]!.data;
+  const { io, inst } = makeHmac(hmacBody(""));
+  inst.start(START);
+  io.advance(1 * S);
+  assertEquals(inst.receive({ family: 4, datagram: good }, io.realtimeUs() / 1000), {
+    accepted: true,
+  });
+  assertEquals(inst.authHmac!.peers()[0]!.keyId, 1);
+  for (let i = 0; i < 3; i++) {
+    const forged = good.slice();
+    forged[forged.length - 1] = forged[forged.length - 1]! ^ 0x01;
+    assertEquals(inst.receive({ family: 4, datagram: forged }, io.realtimeUs() / 1000), {
+      accepted: false,
+      reason: "auth_ext_invalid_hmac",
+    });
+  }
+  assertEquals(inst.counters.auth_ext_invalid_hmac, 3);
+  assertEquals(
+    io.logs.filter((l) => l.level === "warn" && l.message.includes("invalid authentication HMAC"))
+      .length,
+    1,
+  );
+  // Unsigned: missing in enforce.
+  assertEquals(inst.receive(advert4("192.0.2.2", 200, { version: 3 })), {
+    accepted: false,
+    reason: "auth_ext_missing",
+  });
+  assertEquals(inst.counters.auth_ext_missing, 1);
+});
+
+Deno.test("auth_hmac: changing only its settings keeps the state and restarts the sequence", () => {
+  const { io, inst, spec } = makeHmac(hmacBody(""));
+  inst.start(START);
+  io.advance(4 * S);
+  assertEquals(inst.state, "MASTER");
+  const seqBefore = inst.authHmac!.sendSequence;
+  const keys = new Map([[1, new TextEncoder().encode(HMAC_KEY)]]);
+  assert(inst.authHmacUnchanged(spec, keys));
+  assert(!inst.authHmacUnchanged(spec, new Map([[1, new TextEncoder().encode("j".repeat(32))]])));
+  const cfg = config(hmacBody("", "permissive"));
+  const next = instanceSpec(cfg.vrrp_instance[0]!, cfg);
+  assert(sameApartFromAuthHmac(next, spec));
+  assert(!inst.authHmacUnchanged(next, keys));
+  const oldRing = inst.authHmac!.ring;
+  inst.updateAuthHmac(next, keys);
+  assert(oldRing.closed, "the old keys are wiped");
+  assertEquals(inst.state, "MASTER");
+  assertEquals(inst.authHmac!.settings.mode, "permissive");
+  assertEquals(inst.authHmac!.sendSequence, { hi: 0, lo: 0 }, "send_seq reset");
+  io.advance(5 * S);
+  assert(inst.authHmac!.sendSequence.hi >= seqBefore.hi);
+  // Other changes are not auth-only.
+  const other = config(hmacBody("  priority 150"));
+  assert(!sameApartFromAuthHmac(instanceSpec(other.vrrp_instance[0]!, other), spec));
+  // Missing key bytes are an error, not an unauthenticated instance.
+  let threw = false;
+  try {
+    new Instance(spec, new FakeIo(), {});
+  } catch (e) {
+    threw = e instanceof RangeError && e.message.includes("key(s) 1 have no key bytes");
+  }
+  assert(threw);
+  inst.shutdown(true);
+  assert(inst.authHmac!.ring.closed, "shutdown wipes the keys");
+});
+
+const AH_BODY = `
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  authentication {
+    auth_type AH
+    auth_pass secret
+  }
+  virtual_ipaddress {
+    192.0.2.100/24
+  }`;
+
+function ahAdvert(src: string, priority: number, sequence: number): ReceivedPacket {
+  const d = encodeAhDatagram(
+    {
+      version: 2,
+      family: 4,
+      vrid: 51,
+      priority,
+      advertInterval: 1,
+      addresses: [bytes("192.0.2.100")],
+    },
+    { source: bytes(src), destination: bytes("224.0.0.18"), id: 3 },
+  );
+  setAhSequence(d, sequence);
+  new AhAuth(authPassBytes("secret"), false).sign(d);
+  return { family: 4, datagram: d };
+}
+
+Deno.test("auth_type AH: protocol 51 adverts with a valid ICV, the sequence learnt, resync as MASTER", () => {
+  const { io, inst } = make(AH_BODY);
+  inst.start(START);
+  // A BACKUP learns the MASTER's sequence…
+  io.advance(1 * S);
+  assertEquals(inst.receive(ahAdvert("192.0.2.2", 200, 41)), { accepted: true });
+  assertEquals(inst.receive(ahAdvert("192.0.2.2", 200, 41)), {
+    accepted: false,
+    reason: "ah_failure",
+  });
+  assertEquals(inst.counters.auth_failure, 1);
+  // …and continues above it when it takes over.
+  io.advance(6 * S);
+  assertEquals(inst.state, "MASTER");
+  const d = decodeAdvert({ family: 4, datagram: io.sent[0]!.data });
+  assert(d.ok);
+  assertEquals(d.advert.ip!.protocol, 51);
+  assertEquals(d.advert.ah!.sequence, 42);
+  assert(new AhAuth(authPassBytes("secret"), false).verify(d.advert).ok, "ICV verifies");
+  // A lower-priority advert: the MASTER re-synchronises to its sequence + 1.
+  assertEquals(inst.receive(ahAdvert("192.0.2.3", 50, 500)), { accepted: true });
+  const last = decodeAdvert({ family: 4, datagram: io.sent.at(-1)!.data });
+  assert(last.ok);
+  assertEquals(last.advert.ah!.sequence, 502);
+  assert(io.logs.some((l) => l.message.includes("IPSEC-AH : Syncing seq_num")));
+  // The counter survives in the object the engine carries over a reload.
+  assertEquals(inst.ahSequence!.value, 502);
 });

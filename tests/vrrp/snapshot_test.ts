@@ -172,6 +172,7 @@ Deno.test("an auth_hmac key ring fills the auth member with key ids and peers, n
       hmac: {
         mode: "enforce",
         antiReplay: "time",
+        timeWindowS: 5,
         activeKey: 2,
         keyIds: [1, 2],
         peers: [{ address: "192.0.2.12", keyId: 2, lastSeenUs: lab.now - 250_000 }],
