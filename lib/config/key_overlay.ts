@@ -23,6 +23,7 @@
  * Pure: the configuration is not modified (a copy with new auth_hmac blocks is returned)
  * and no file is read.
  */
+import { DiagClass, type DiagnosticSink } from "./diagnostic.ts";
 import type { KadConfig } from "./schema/root.ts";
 import type { AuthHmac, HmacKey } from "./schema/vrrp_auth.ts";
 import {
@@ -248,4 +249,47 @@ export function describeApplied(a: AppliedEntry): string {
     parts.push(`active key ${a.active.id} (the configuration says ${a.active.configured})`);
   }
   return `vrrp_instance ${a.instance}: ${parts.join("; ")}`;
+}
+
+/**
+ * What `kad check-config` says about the key state over `config` (docs/rotate-key.md): a
+ * notice at each auth_hmac block it changes, a notice for each entry the configuration has
+ * caught up with (dropped at the next start or reload) and for each entry not applied, an
+ * error for each problem (kad run would refuse to start).
+ */
+export function reportKeyOverlay(
+  o: KeyOverlay,
+  config: Pick<KadConfig, "vrrp_instance">,
+  stateFile: string,
+  sink: DiagnosticSink,
+): void {
+  const at = (name: string) => {
+    const inst = config.vrrp_instance.find((i) => i.header === name);
+    return inst?.auth_hmac?.$at ?? inst?.$at;
+  };
+  for (const a of o.applied) {
+    sink.report(
+      DiagClass.NOTICE,
+      `${describeApplied(a)} (key state ${stateFile} overrides this block)`,
+      at(a.instance),
+      "auth_hmac",
+    );
+  }
+  for (const d of o.dropped) {
+    sink.report(
+      DiagClass.NOTICE,
+      `vrrp_instance ${d.instance}: key state ${stateFile}: ${d.what} is redundant (${d.why}); kad run drops it at the next start or reload`,
+      at(d.instance),
+      "auth_hmac",
+    );
+  }
+  for (const u of o.unapplied) {
+    sink.report(
+      DiagClass.NOTICE,
+      `key state ${stateFile} has entries for vrrp_instance ${u.instance}, not applied: ${u.why}`,
+    );
+  }
+  for (const p of o.problems) {
+    sink.report(DiagClass.GENERAL_ERROR, `${p}; kad run would refuse to start`);
+  }
 }
