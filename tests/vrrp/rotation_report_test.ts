@@ -1,5 +1,6 @@
-import { assertEquals, assertStringIncludes } from "../_assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import type { InstanceView } from "../../lib/vrrp/rotation.ts";
+import { rotateKeySchema, validate } from "../_json_schema.ts";
 import {
   exitOf,
   failedReport,
@@ -79,6 +80,11 @@ Deno.test("rotate-key report: the JSON document of a success and of a failure", 
   const f = failedReport("retire", { code: "timeout", message: "still used", users }, {
     waitedS: 15,
   });
+  assertEquals(validate(rotateKeySchema(), f), []);
+  assertEquals(validate(rotateKeySchema(), okReport("status", { instances: [VIEW] })), []);
+  // The schema is strict: a member it does not know, or a bad exit code, is an error.
+  assert(validate(rotateKeySchema(), { ...f, extra: 1 }).length > 0);
+  assert(validate(rotateKeySchema(), { ...f, exit_code: 9 }).length > 0);
   assertEquals(f, {
     kad_rotate_key: 1,
     command: "retire",
