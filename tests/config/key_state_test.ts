@@ -130,3 +130,17 @@ Deno.test("key state: entries are checked and each problem names the instance an
     retired: [],
   });
 });
+
+Deno.test("key state: the example in docs/rotate-key.md is a valid key state", () => {
+  const doc = Deno.readTextFileSync(new URL("../../docs/rotate-key.md", import.meta.url));
+  const example = /## Persistence[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert(example !== undefined, "no JSON example under '## Persistence'");
+  const s = parseKeyState(example, PATH);
+  assertEquals(s.instances.get("VI_1"), {
+    added: [{ id: 2, keyFile: "/etc/kad/vi1-key2", origin: "file" }],
+    activeKey: 2,
+    retired: [1],
+  });
+  // It is what kad writes for that state, member for member.
+  assertEquals(JSON.parse(serializeKeyState(s)), JSON.parse(example));
+});

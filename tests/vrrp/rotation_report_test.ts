@@ -140,3 +140,10 @@ Deno.test("rotate-key report: text for people", () => {
     "kad rotate-key: key 1 is still in use\n  VI_1: 10.0.0.2 signed with key 1 0.5 s ago\n",
   );
 });
+
+Deno.test("rotate-key report: the example in docs/rotate-key.md follows the schema", () => {
+  const doc = Deno.readTextFileSync(new URL("../../docs/rotate-key.md", import.meta.url));
+  const example = /## `--json`[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert(example !== undefined, "no JSON example under '## `--json`'");
+  assertEquals(validate(rotateKeySchema(), JSON.parse(example)), []);
+});
