@@ -23,6 +23,10 @@ const SUBCOMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["run", async () => (await import("./commands/run.ts")).registerRun],
   ["dump", async () => (await import("./commands/dump.ts")).registerDump as Register],
   [
+    "rotate-key",
+    async () => (await import("./commands/rotate_key.ts")).registerRotateKey as Register,
+  ],
+  [
     "gre-attach",
     async () => (await import("./commands/gre_attach.ts")).registerGreAttach as Register,
   ],

@@ -10,6 +10,10 @@ import { checkHost } from "../lib/config/host_checks.ts";
 import { checkGreInterfaces } from "../lib/config/schema/gre.ts";
 import { checkScripts, denoScriptHost, findScripts } from "../lib/config/script_checks.ts";
 import { printJson, printKeepalived, printToml } from "../lib/config/print.ts";
+import { DEFAULT_KEY_STATE_PATH, KeyStateError } from "../lib/config/key_state.ts";
+import { overlayKeyState, reportKeyOverlay } from "../lib/config/key_overlay.ts";
+import { DiagClass } from "../lib/config/diagnostic.ts";
+import { readKeyState } from "../lib/runtime/key_state_file.ts";
 import { hostInterfaces } from "../lib/runtime/host.ts";
 import { type Logger, stderrLogger } from "../lib/runtime/log.ts";
 
@@ -23,6 +27,8 @@ export interface CheckConfigOptions {
   print?: PrintFormat;
   allConfig: boolean;
   hostChecks: boolean;
+  /** The key state to lay over the configuration (docs/rotate-key.md); false: none. */
+  keyState: string | false;
   log: Logger;
 }
 
@@ -55,6 +61,17 @@ export function checkConfig(opts: CheckConfigOptions): number {
       denoScriptHost(),
       res.sink,
     );
+  }
+  if (opts.keyState !== false) {
+    // What kad run would apply over this configuration (docs/rotate-key.md).
+    try {
+      const state = readKeyState(opts.keyState);
+      const o = overlayKeyState(res.config, state, opts.keyState);
+      reportKeyOverlay(o, res.config, opts.keyState, res.sink);
+    } catch (e) {
+      if (!(e instanceof KeyStateError)) throw e;
+      res.sink.report(DiagClass.GENERAL_ERROR, `${e.message}; kad run would refuse to start`);
+    }
   }
   const diags = res.sink.items;
   const status = exitStatusFor(diags);
@@ -139,6 +156,12 @@ export function registerCheckConfig(program: Command, exit: (code: number) => vo
     )
     .option("-e, --all-config", "apply every include check (keepalived's -e)")
     .option(
+      "--key-state <PATH>",
+      "the auth_hmac key state kad run lays over the configuration (docs/rotate-key.md)",
+      DEFAULT_KEY_STATE_PATH,
+    )
+    .option("--no-key-state", "ignore the key state: check the configuration alone")
+    .option(
       "--no-host-checks",
       "do not check interfaces and scripts named in the configuration against this host",
     )
@@ -156,6 +179,7 @@ export function registerCheckConfig(program: Command, exit: (code: number) => vo
         ...(opts.print !== undefined ? { print: opts.print } : {}),
         allConfig: opts.allConfig ?? false,
         hostChecks: opts.hostChecks,
+        keyState: opts.keyState,
         log: stderrLogger(g.logDetail ?? false),
       }));
     });

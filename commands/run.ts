@@ -5,6 +5,7 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { DEFAULT_CONTROL_SOCKET } from "../lib/control/protocol.ts";
+import { DEFAULT_KEY_STATE_PATH } from "../lib/config/key_state.ts";
 import { EXIT, runDaemon } from "../lib/runtime/daemon.ts";
 import { stderrLogger } from "../lib/runtime/log.ts";
 import { blockRealtimeSignals } from "../lib/runtime/rt_signals.ts";
@@ -36,8 +37,13 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
     .option("-P, --vrrp", "run only the VRRP side (always the case; accepted for keepalived)")
     .option(
       "--control-socket <PATH>",
-      "serve 'kad dump' on this Unix socket (root only, mode 0600)",
+      "serve 'kad dump' and 'kad rotate-key' on this Unix socket (root only, mode 0600)",
       DEFAULT_CONTROL_SOCKET,
+    )
+    .option(
+      "--key-state <PATH>",
+      "the auth_hmac key state 'kad rotate-key' keeps, laid over the configuration at start and reload (docs/rotate-key.md)",
+      DEFAULT_KEY_STATE_PATH,
     )
     .addOption(
       new Option("-C, --check", "run only the health checker (not available yet: refused)"),
@@ -49,7 +55,8 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
         "SIGUSR1 writes keepalived.data, SIGUSR2 keepalived.stats, SIGRTMIN+2 (36)\n" +
         "keepalived.json, SIGRTMAX-1 (63) keepalived.stats and then zeroes the counters\n" +
         "(in $TMPDIR or /tmp; see docs/dump.md).\n" +
-        "Exit status: 0 stopped by a signal, 1 could not start, 4 unusable configuration.",
+        "Exit status: 0 stopped by a signal, 1 could not start, 4 unusable configuration\n" +
+        "(or an unusable key state: docs/rotate-key.md).",
     )
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
@@ -73,6 +80,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
           release: !(opts.dontReleaseVrrp ?? false),
           log,
           controlSocket: opts.controlSocket,
+          keyStatePath: opts.keyState,
           realtimeSignalsProblem,
         }),
       );

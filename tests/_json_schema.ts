@@ -164,3 +164,10 @@ export function dumpSchema(): Schema {
     Deno.readTextFileSync(new URL("../docs/dump-schema.json", import.meta.url)),
   ) as Schema;
 }
+
+/** docs/rotate-key-schema.json, read from the repository. */
+export function rotateKeySchema(): Schema {
+  return JSON.parse(
+    Deno.readTextFileSync(new URL("../docs/rotate-key-schema.json", import.meta.url)),
+  ) as Schema;
+}

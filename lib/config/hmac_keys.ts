@@ -28,6 +28,9 @@ export interface KeyProblem {
   /** Names the instance, the key id and (for files) the path, and says how to fix it. */
   readonly message: string;
   readonly loc: SourceLoc | undefined;
+  /** The instance and key id the problem is about. */
+  readonly instance: string;
+  readonly keyId: number;
 }
 
 /** Every instance's keys and what went wrong. */
@@ -87,6 +90,51 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A key file read and decoded, or why it cannot be used. */
+export type KeyFileRead =
+  | {
+    readonly bytes: Uint8Array;
+    /** The file's permission bits, null where unknown. */
+    readonly mode: number | null;
+  }
+  | { readonly problem: string };
+
+/**
+ * Reads and decodes the key file `path` (§2.3.10; also `kad rotate-key add --key-file`).
+ * A problem reads as the continuation of "key file 'PATH' ", and says how to fix it.
+ */
+export function readKeyFile(path: string, fs: ConfigFs): KeyFileRead {
+  let content: Uint8Array;
+  let mode: number | null = null;
+  try {
+    const st = fs.stat(path);
+    if (st !== null && st.isDirectory) throw new Deno.errors.IsADirectory(path);
+    if (st !== null && !st.isFile) {
+      return { problem: `is not a regular file; give a file holding a ${RANGE} key` };
+    }
+    mode = st?.mode ?? null;
+    content = fs.readFile(path);
+  } catch (e) {
+    return {
+      problem: `cannot be read (${
+        errorText(e)
+      }); create it (mode 0600) with a ${RANGE} key as text or hex:DIGITS, or fix the path`,
+    };
+  }
+  const r = decodeKeyFile(content);
+  content.fill(0);
+  if ("problem" in r) return r;
+  return { bytes: r.bytes, mode };
+}
+
+/** The warning for a key file group or others can use (§2.3.10), or undefined. */
+export function keyFileModeWarning(path: string, mode: number | null): string | undefined {
+  if (mode === null || (mode & 0o077) === 0) return undefined;
+  return `is accessible by group or others (mode ${
+    (mode & 0o777).toString(8).padStart(4, "0")
+  }); make it private with 'chmod 600 ${path}'`;
+}
+
 /**
  * Resolve the keys of every instance's `auth_hmac` block. Inline and `hex:` keys were
  * checked by the parser; file keys are read here.
@@ -120,40 +168,22 @@ export function resolveHmacKeys(
         continue;
       }
       const path = k.value;
-      let content: Uint8Array;
-      let mode: number | null = null;
-      try {
-        const st = fs.stat(path);
-        if (st !== null && !st.isFile) throw new Deno.errors.IsADirectory(path);
-        mode = st?.mode ?? null;
-        content = fs.readFile(path);
-      } catch (e) {
-        problems.push({
-          severity: "error",
-          message: `${what}: key file '${path}' cannot be read (${
-            errorText(e)
-          }); create it (mode 0600) with a ${RANGE} key as text or hex:DIGITS, or fix the path`,
-          loc,
-        });
-        continue;
-      }
-      const r = decodeKeyFile(content);
-      content.fill(0);
+      const at = { instance: inst.header, keyId: k.id, loc };
+      const r = readKeyFile(path, fs);
       if ("problem" in r) {
         problems.push({
           severity: "error",
           message: `${what}: key file '${path}' ${r.problem}`,
-          loc,
+          ...at,
         });
         continue;
       }
-      if (mode !== null && (mode & 0o077) !== 0) {
+      const warning = keyFileModeWarning(path, r.mode);
+      if (warning !== undefined) {
         problems.push({
           severity: "warning",
-          message: `${what}: key file '${path}' is accessible by group or others (mode ${
-            (mode & 0o777).toString(8).padStart(4, "0")
-          }); make it private with 'chmod 600 ${path}'`,
-          loc,
+          message: `${what}: key file '${path}' ${warning}`,
+          ...at,
         });
       }
       own.set(k.id, r.bytes);

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   "unknown_command",
   "invalid_argument",
   "not_found",
+  "refused",
   "request_too_large",
   "too_many_requests",
   "timeout",

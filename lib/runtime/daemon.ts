@@ -4,7 +4,8 @@
  * say plainly what is and is not run, write the pid file, start the VRRP engine and the
  * GRE keepalive manager on one reactor, and handle signals — SIGTERM/SIGINT stop (MASTERs
  * resign with priority 0 and remove their addresses unless `--dont-release-vrrp`),
- * SIGHUP reloads: parse, check, apply; a configuration that fails keeps the running one;
+ * SIGHUP reloads: parse, check, lay the auth_hmac key state over it (docs/rotate-key.md),
+ * apply; a configuration (or key state) that fails keeps the running one;
  * SIGUSR1, SIGUSR2, JSON and STATS_CLEAR write keepalived's dump files (§6.3–6.6); and
  * serve the control socket that `kad dump` reads (docs/control-protocol.md).
  *
@@ -22,6 +23,10 @@ import {
 } from "../config/diagnostic.ts";
 import { loadConfig } from "../config/load.ts";
 import { type InstanceKeys, resolveHmacKeys, wipeKeys } from "../config/hmac_keys.ts";
+import { type KeyOverlay, overlayKeyState } from "../config/key_overlay.ts";
+import { DEFAULT_KEY_STATE_PATH, EMPTY_KEY_STATE, KeyStateError } from "../config/key_state.ts";
+import { readKeyState } from "./key_state_file.ts";
+import { KeyRotation } from "./key_rotation.ts";
 import { denoFs } from "../config/source.ts";
 import { checkHost } from "../config/host_checks.ts";
 import { checkGreInterfaces } from "../config/schema/gre.ts";
@@ -62,6 +67,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** The control socket (`--control-socket`); default DEFAULT_CONTROL_SOCKET. */
   readonly controlSocket?: string;
+  /** The auth_hmac key state (`--key-state`, docs/rotate-key.md); default DEFAULT_KEY_STATE_PATH. */
+  readonly keyStatePath?: string;
   /**
    * Why the JSON and STATS_CLEAR signals cannot be taken from a signalfd (the result of
    * lib/runtime/rt_signals.ts `blockRealtimeSignals`); undefined when they can.
@@ -80,7 +87,12 @@ export const EXIT = {
 
 /** The outcome of loading and checking a configuration for running. */
 export interface CheckedConfig {
+  /** What runs: the configuration with the key state applied (docs/rotate-key.md). */
   readonly config: KadConfig;
+  /** The configuration as loaded, without the key state. */
+  readonly baseConfig: KadConfig;
+  /** The key state over the configuration (an empty one when it is unusable: see refusals). */
+  readonly keyOverlay: KeyOverlay;
   readonly diagnostics: readonly Diagnostic[];
   /** Why it cannot be run; empty when it can. */
   readonly refusals: readonly string[];
@@ -104,7 +116,11 @@ function where(loc: SourceLoc | undefined): string {
  * interface checks; scripts are not checked because `kad run` runs none yet), the problems
  * that stop it from starting, and what it will not run.
  */
-export function checkForRun(file: string, configId?: string): CheckedConfig {
+export function checkForRun(
+  file: string,
+  configId?: string,
+  keyStatePath: string = DEFAULT_KEY_STATE_PATH,
+): CheckedConfig {
   const res = loadConfig(file, configId === undefined ? {} : { configId });
   const interfaces = hostInterfaces();
   if (interfaces !== undefined) {
@@ -125,19 +141,44 @@ export function checkForRun(file: string, configId?: string): CheckedConfig {
   }
   const { refuse, notRun } = judge(res.config);
   refusals.push(...refuse);
+  // docs/rotate-key.md: what `kad rotate-key` changed is laid over the configuration. An
+  // unusable key state stops kad: the configuration alone could bring retired keys back.
+  let keyOverlay: KeyOverlay;
+  try {
+    keyOverlay = overlayKeyState(res.config, readKeyState(keyStatePath), keyStatePath);
+  } catch (e) {
+    if (!(e instanceof KeyStateError)) throw e;
+    refusals.push(e.message);
+    keyOverlay = overlayKeyState(res.config, EMPTY_KEY_STATE, keyStatePath);
+  }
+  refusals.push(...keyOverlay.problems);
+  const config = keyOverlay.config;
   // §2.3.10: key files are read at start and at every reload; a key that cannot be used
   // stops kad (running the instance unauthenticated, as keepalived would, is not safe).
-  const { keys, problems } = resolveHmacKeys(res.config, denoFs);
+  const { keys, problems } = resolveHmacKeys(config, denoFs);
   const keyWarnings: string[] = [];
   for (const k of problems) {
-    if (k.severity === "error") refusals.push(`${k.message}${where(k.loc)}`);
-    else keyWarnings.push(`${k.message}${where(k.loc)}`);
+    const o = keyOverlay.origins.get(k.instance)?.get(k.keyId);
+    const at = o?.from === "key-state"
+      ? ` (added with 'kad rotate-key add', recorded in key state ${keyStatePath})`
+      : where(k.loc);
+    if (k.severity === "error") refusals.push(`${k.message}${at}`);
+    else keyWarnings.push(`${k.message}${at}`);
   }
   if (refusals.length > 0) {
     wipeKeys(keys);
     keys.clear();
   }
-  return { config: res.config, diagnostics, refusals, notRun, keys, keyWarnings };
+  return {
+    config,
+    baseConfig: res.config,
+    keyOverlay,
+    diagnostics,
+    refusals,
+    notRun,
+    keys,
+    keyWarnings,
+  };
 }
 
 /** What in a loaded configuration stops `kad run`, and what it leaves unrun. */
@@ -324,7 +365,8 @@ function printDiagnostics(log: Logger, diags: readonly Diagnostic[]): void {
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const log = opts.log;
-  const first = checkForRun(opts.configFile, opts.configId);
+  const keyStatePath = opts.keyStatePath ?? DEFAULT_KEY_STATE_PATH;
+  const first = checkForRun(opts.configFile, opts.configId, keyStatePath);
   printDiagnostics(log, first.diagnostics);
   if (first.refusals.length > 0) {
     for (const r of first.refusals) log.error(`kad run: not starting: ${r}`);
@@ -355,6 +397,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let engine: VrrpEngine | undefined;
   let control: ControlServer | undefined;
   const socketPath = opts.controlSocket ?? DEFAULT_CONTROL_SOCKET;
+  const rotation = new KeyRotation({
+    statePath: keyStatePath,
+    log,
+    engine: () => engine,
+    onChange: (next) => (config = next),
+  });
   const dumpInput = (): DumpInput => ({
     clock: wallClock(engine?.nowUs() ?? reactor.now() * 1000),
     daemon: {
@@ -376,9 +424,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       path: socketPath,
       reactor,
       log,
-      table: daemonCommands({ pid: Deno.pid, version: denoJson.version, dumpInput }),
+      table: daemonCommands({ pid: Deno.pid, version: denoJson.version, dumpInput, rotation }),
     });
-    log.info(`kad run: control socket ${socketPath} ('kad dump' reads it)`);
+    log.info(`kad run: control socket ${socketPath} ('kad dump' and 'kad rotate-key' use it)`);
   } catch (e) {
     if (e instanceof ControlSocketError && e.kind === "in_use") {
       log.error(`kad run: not starting: ${e.message}`);
@@ -417,6 +465,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       // The instances hold their own copies in their key rings.
       wipeKeys(first.keys);
     }
+    rotation.loaded(first.baseConfig, first.keyOverlay);
     gre = startGre(config, log);
     let stopping = false;
     const dumps = () => dumpFiles(config, running, log, dumpInput);
@@ -431,7 +480,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     reactor.handleSignals((signal) => {
       if (signal === "SIGHUP") {
         if (stopping) return;
-        const next = reload(opts, log, running);
+        const next = reload(opts, log, running, rotation);
         if (next !== undefined) {
           const before = JSON.stringify(config.gre_keepalive);
           config = next;
@@ -604,11 +653,12 @@ function reload(
   opts: DaemonOptions,
   log: Logger,
   engine: VrrpEngine,
+  rotation: KeyRotation,
 ): KadConfig | undefined {
   log.info(`kad run: SIGHUP received; reloading ${opts.configFile}`);
   let next: CheckedConfig;
   try {
-    next = checkForRun(opts.configFile, opts.configId);
+    next = checkForRun(opts.configFile, opts.configId, rotation.statePath);
   } catch (e) {
     log.error(
       `kad run: reload failed, keeping the running configuration: ${
@@ -631,6 +681,7 @@ function reload(
   } finally {
     wipeKeys(next.keys);
   }
+  rotation.loaded(next.baseConfig, next.keyOverlay);
   log.info(
     `kad run: reloaded: ${r.kept.length} instance(s) unchanged, restarted [${
       r.restarted.join(", ")

@@ -7,7 +7,15 @@
  * Handlers run on the reactor between VRRP events and must stay small: a dump of 255
  * instances is built and serialised in a few milliseconds.
  */
-import { CommandError, CommandTable, optionalString } from "../control/commands.ts";
+import {
+  type CommandArgs,
+  CommandError,
+  CommandTable,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+} from "../control/commands.ts";
+import type { KeyRotation, NewKey, Selection } from "./key_rotation.ts";
 import {
   dumpDocument,
   type DumpInput,
@@ -21,6 +29,67 @@ export interface DaemonView {
   readonly version: string;
   /** A fresh reading of every instance and counter, for the dump commands. */
   dumpInput(): DumpInput;
+  /** auth_hmac key rotation (docs/rotate-key.md). */
+  readonly rotation: KeyRotation;
+}
+
+const SELECTION_ARGS = {
+  instance: "the vrrp_instance (may be left out when exactly one has auth_hmac)",
+  all: "true: every instance with auth_hmac",
+} as const;
+
+function selection(args: CommandArgs): Selection {
+  return { instance: optionalString(args, "instance"), all: optionalBoolean(args, "all") };
+}
+
+function keyId(args: CommandArgs): number {
+  // Not "id": that member is the request's own (docs/control-protocol.md).
+  const id = optionalInteger(args, "key_id", 1, 255);
+  if (id === undefined) {
+    throw new CommandError("invalid_argument", `"key_id" is required (1 to 255)`);
+  }
+  return id;
+}
+
+/**
+ * The key rotation commands (docs/rotate-key.md, docs/control-protocol.md): each result is
+ * `changed`, `warnings` and `instances` (the instances concerned as they are now).
+ */
+function registerRotation(table: CommandTable, rotation: KeyRotation): void {
+  table.register("key-status", {
+    summary: "auth_hmac keys and what every peer signs with (kad rotate-key status)",
+    args: { instance: "only this vrrp_instance (default: every one with auth_hmac)" },
+    handler: (args) => ({ instances: rotation.status(selection(args)) }),
+  });
+  table.register("key-add", {
+    summary: "adds a verify-only auth_hmac key (kad rotate-key add)",
+    args: {
+      ...SELECTION_ARGS,
+      key_id: "key id 1-255",
+      key_file: "absolute path of the key file the daemon reads (text or hex:DIGITS)",
+      key_hex: "or: the key bytes as hex digits (a key given on standard input)",
+    },
+    handler: (args) => {
+      const file = optionalString(args, "key_file");
+      const hex = optionalString(args, "key_hex");
+      if ((file === undefined) === (hex === undefined)) {
+        throw new CommandError("invalid_argument", `give exactly one of "key_file" and "key_hex"`);
+      }
+      const key: NewKey = file !== undefined ? { file } : { hex: hex as string };
+      return { ...rotation.add(selection(args), keyId(args), key) };
+    },
+  });
+  table.register("key-activate", {
+    summary: "makes an auth_hmac key the signing one (kad rotate-key activate)",
+    args: { ...SELECTION_ARGS, key_id: "key id 1-255" },
+    handler: (args) => ({ ...rotation.activate(selection(args), keyId(args)) }),
+  });
+  table.register("key-retire", {
+    summary:
+      "removes an auth_hmac key unless it signs or a recent peer signs with it (kad rotate-key retire)",
+    args: { ...SELECTION_ARGS, key_id: "key id 1-255" },
+    handler: (args) => ({ ...rotation.retire(selection(args), keyId(args)) }),
+  });
 }
 
 function shaped<T>(build: () => T): T {
@@ -35,7 +104,8 @@ function shaped<T>(build: () => T): T {
 }
 
 /**
- * The daemon's command table: `help` (built in), `ping`, `dump` and `stats`.
+ * The daemon's command table: `help` (built in), `ping`, `dump`, `stats`, and the key
+ * rotation commands `key-status`, `key-add`, `key-activate` and `key-retire`.
  *
  * @example
  * ```ts ignore
@@ -65,5 +135,6 @@ export function daemonCommands(view: DaemonView): CommandTable {
       return { stats: shaped(() => statsDocument(view.dumpInput(), only)) };
     },
   });
+  registerRotation(table, view.rotation);
   return table;
 }

@@ -47,6 +47,7 @@ import {
   type TimerHandle,
 } from "./instance.ts";
 import type { AhSequence } from "./auth_ah.ts";
+import type { AuthHmacSettings } from "./auth_hmac.ts";
 import { IPPROTO_AH, IPPROTO_VRRP, peekAdvert, type ReceivedPacket } from "./packet.ts";
 import type { TrackerInput } from "./priority.ts";
 import { lateWakeThresholdUs } from "./timers.ts";
@@ -295,6 +296,25 @@ export class VrrpEngine {
       lastTransitionUs: b.instance.lastTransitionUs,
       auth: authSourceOf(b.spec, b.instance.authHmac),
     }));
+  }
+
+  /**
+   * The running instance called `name`, undefined when there is none (for `kad
+   * rotate-key`, which changes its key ring in place: docs/rotate-key.md).
+   */
+  instance(name: string): Instance | undefined {
+    return this.#bound.find((b) => b.instance.name === name)?.instance;
+  }
+
+  /**
+   * After `kad rotate-key` changed the key ring of instance `name` in place: record
+   * `settings` (its keys now) in its description (`Instance.keysRotated`).
+   */
+  keysRotated(name: string, settings: AuthHmacSettings): void {
+    const b = this.#bound.find((x) => x.instance.name === name);
+    if (b === undefined) throw new Error(`no running instance '${name}'`);
+    b.instance.keysRotated(settings);
+    b.spec = b.instance.spec;
   }
 
   /** STATS_CLEAR (§6.2): every instance's counters back to zero. */

@@ -15,6 +15,7 @@ import type { KadConfig } from "../config/schema/root.ts";
 import type { GlobalDefs } from "../config/schema/global.ts";
 import type { IpAddressEntry } from "../config/schema/vrrp_address.ts";
 import type { VrrpInstance } from "../config/schema/vrrp_instance.ts";
+import type { AuthHmac as AuthHmacBlock } from "../config/schema/vrrp_auth.ts";
 import type { RouteEntry } from "../config/schema/vrrp_route.ts";
 import type { RuleEntry } from "../config/schema/vrrp_rule.ts";
 import type { TrackKind } from "../config/schema/vrrp_track.ts";
@@ -127,6 +128,22 @@ export interface InstanceSpec {
 export const DEFAULT_MTU = 1500;
 
 /**
+ * The auth_hmac settings of a checked `auth_hmac` block (§2.3.10, after the post-parse
+ * rules); undefined without one. The one place the block becomes settings: the spec, and
+ * `kad rotate-key` recording what it changed in place (docs/rotate-key.md).
+ */
+export function authHmacSettings(h: AuthHmacBlock | undefined): AuthHmacSettings | undefined {
+  if (h === undefined || h.active_key === undefined) return undefined;
+  return {
+    mode: h.mode,
+    antiReplay: h.anti_replay,
+    timeWindowS: Math.round(h.time_window / 1_000_000),
+    activeKey: h.active_key,
+    keyIds: h.key.map((k) => k.id),
+  };
+}
+
+/**
  * The runtime description of a checked `vrrp_instance` (spec/vrrp.md §4.10). `mtu` is the
  * interface's, for the number of VIPs an advert can carry (§1.10). Throws a RangeError
  * for an instance without `virtual_router_id` (check-config reports it first).
@@ -143,16 +160,7 @@ export function instanceSpec(
   const settings = settingsFromConfig(inst, g);
   const family = settings.family;
   const auth = inst.authentication;
-  const h = inst.auth_hmac;
-  const authHmac: AuthHmacSettings | undefined = h === undefined || h.active_key === undefined
-    ? undefined
-    : {
-      mode: h.mode,
-      antiReplay: h.anti_replay,
-      timeWindowS: Math.round(h.time_window / 1_000_000),
-      activeKey: h.active_key,
-      keyIds: h.key.map((k) => k.id),
-    };
+  const authHmac = authHmacSettings(inst.auth_hmac);
   const authAh = auth?.auth_type === "AH" ? auth.auth_pass ?? "" : undefined;
   const ownFamily = inst.virtual_ipaddress.filter((a) => a.family === family);
   // §1.10: AH and a sent auth_hmac trailer take room from the VIPs.
@@ -463,6 +471,42 @@ export class Instance {
     if (JSON.stringify(next) !== JSON.stringify(cur)) return false;
     if (next === undefined || this.#hmac === undefined) return true;
     return keys !== undefined && this.#hmac.ring.sameKeys(ownKeys(next, keys), next.activeKey);
+  }
+
+  /**
+   * `kad rotate-key` changed the key ring in place (add, activate, retire:
+   * docs/rotate-key.md): record the key ids and the active key the ring now has, as
+   * `settings` (what the configuration and the key state now give), in the instance's
+   * description — so that a reload that gives the same keys keeps the instance as it is.
+   * Nothing else changes: no FSM event, the replay marks and `send_seq` stay. Throws an
+   * Error when `settings` does not describe the ring (its keys or active key differ) or
+   * changes anything but the keys.
+   */
+  keysRotated(settings: AuthHmacSettings): void {
+    const cur = this.#spec.authHmac;
+    const ring = this.#hmac?.ring;
+    if (cur === undefined || ring === undefined) {
+      throw new Error(`(${this.name}) has no auth_hmac whose keys could have changed`);
+    }
+    const ids = [...settings.keyIds].sort((a, b) => a - b);
+    if (
+      settings.activeKey !== ring.activeKey || JSON.stringify(ids) !== JSON.stringify(ring.keyIds())
+    ) {
+      throw new Error(
+        `(${this.name}) key ring [${
+          ring.keyIds().join(", ")
+        }] active ${ring.activeKey} does not match [${
+          ids.join(", ")
+        }] active ${settings.activeKey}`,
+      );
+    }
+    if (
+      settings.mode !== cur.mode || settings.antiReplay !== cur.antiReplay ||
+      settings.timeWindowS !== cur.timeWindowS
+    ) {
+      throw new Error(`(${this.name}) a key rotation cannot change the auth_hmac settings`);
+    }
+    this.#spec = { ...this.#spec, authHmac: settings };
   }
 
   /**

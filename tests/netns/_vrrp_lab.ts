@@ -133,7 +133,8 @@ export function controlSocket(r: Router, files: Files): string {
 
 /**
  * Starts `kad run` in a namespace with the configuration text `conf`, serving its control
- * socket at `controlSocket(r, files)` unless `extra` names one.
+ * socket at `controlSocket(r, files)` and keeping its key state in the test's directory,
+ * unless `extra` names them.
  */
 export async function startKad(
   r: Router,
@@ -147,7 +148,11 @@ export async function startKad(
   const socket = extra.includes("--control-socket")
     ? []
     : ["--control-socket", controlSocket(r, files)];
-  return r.ns.spawn([KAD, "-D", "-f", path, "run", ...socket, ...extra], { env });
+  // Each node its own auth_hmac key state (docs/rotate-key.md), never the host's.
+  const keyState = extra.includes("--key-state")
+    ? []
+    : ["--key-state", files.path(`${label}-auth-keys.json`)];
+  return r.ns.spawn([KAD, "-D", "-f", path, "run", ...socket, ...keyState, ...extra], { env });
 }
 
 /** Starts keepalived (VRRP only, foreground) in a namespace with unique pid files. */

@@ -209,6 +209,9 @@ Deno.test(
       TMPDIR: dirA,
       CREDENTIALS_DIRECTORY: creds,
     });
+    // The BACKUP only once the MASTER is up: on a loaded machine b could otherwise win the
+    // start-up race, and "Became master" below counts from the start.
+    await waitForNth(ka, /Entering MASTER STATE/, 1, 10_000);
     const kb = await startKad(b, files, confB("receive-only"), [], { TMPDIR: dirB });
     await settle([[ka, "MASTER"], [kb, "BACKUP"]], 1_000);
     await waitAddress(a, VIP, 5_000);

@@ -41,6 +41,8 @@ Deno.test(
         `${dir}/kad.pid`,
         "--control-socket",
         `${dir}/kad.sock`,
+        "--key-state",
+        `${dir}/auth-keys.json`,
       ]);
       await ns.waitFor(() => xdpAttached(ns, dev), 15_000, { what: `XDP program on ${dev}` });
 
