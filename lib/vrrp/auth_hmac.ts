@@ -17,14 +17,13 @@ import type { KeyRing } from "./key_ring.ts";
 import type { DecodedAdvert, Family } from "./packet.ts";
 import type { AuthExtensionView, AuthExtReason, AuthExtVerdict } from "./receive.ts";
 import {
-  clockSerial,
-  readSerial,
+  clockHi,
+  clockLo,
+  readU32,
   secondsSkew,
   type Serial64,
-  SERIAL_ZERO,
-  serialAfter,
-  serialNext,
-  writeSerial,
+  serialAfterParts,
+  writeU32,
 } from "./serial64.ts";
 
 // ---- constants (§2.3.2) ----
@@ -89,8 +88,10 @@ export function writePseudoHeader(
   out[offset + 1] = version;
   out[offset + 2] = vrid;
   out[offset + 3] = 0;
-  out.fill(0, offset + 4, offset + PSEUDO_HEADER_LENGTH);
-  out.set(source.subarray(0, 16), offset + 4);
+  // Byte loops rather than fill/set: this runs for every advert and the ranges are short.
+  const n = Math.min(source.length, 16);
+  for (let i = 0; i < n; i++) out[offset + 4 + i] = source[i] as number;
+  for (let i = offset + 4 + n; i < offset + PSEUDO_HEADER_LENGTH; i++) out[i] = 0;
 }
 
 /** Length of the HMAC input for a VRRP message of `messageLength` bytes. */
@@ -114,13 +115,14 @@ export function writeHmacInput(
 ): number {
   writePseudoHeader(out, 0, family, version, vrid, source);
   let p = PSEUDO_HEADER_LENGTH;
-  out.set(message, p);
+  const m = message.length;
+  for (let i = 0; i < m; i++) out[p + i] = message[i] as number;
   out[p + CHECKSUM_AT] = 0;
   out[p + CHECKSUM_AT + 1] = 0;
-  p += message.length;
-  out.set(trailer.subarray(0, TRAILER_HEAD), p);
+  p += m;
+  for (let i = 0; i < TRAILER_HEAD; i++) out[p + i] = trailer[i] as number;
   p += TRAILER_HEAD;
-  out.fill(0, p, p + HMAC_WIRE_LENGTH);
+  for (let i = 0; i < HMAC_WIRE_LENGTH; i++) out[p + i] = 0;
   return p + HMAC_WIRE_LENGTH;
 }
 
@@ -224,6 +226,36 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 const OK: AuthExtVerdict = Object.freeze({ ok: true });
 
 /**
+ * One HMAC input buffer and one digest for the process (JavaScript computes one MAC at a
+ * time): signing hundreds of instances then touches the same memory. They hold adverts and
+ * MACs, which are sent in clear, never a key.
+ */
+let inputBuffer = new Uint8Array(hmacInputLength(8 + 16 * 8 + 8));
+/** Views of `inputBuffer` by input length, made once (a new view per advert costs). */
+const inputViews = new Map<number, Uint8Array>();
+const digest = new Uint8Array(32);
+
+/** The input buffer, large enough for the HMAC input of a `messageLength`-byte message. */
+function inputRoom(messageLength: number): Uint8Array {
+  const need = hmacInputLength(messageLength);
+  if (inputBuffer.length < need) {
+    inputBuffer = new Uint8Array(need);
+    inputViews.clear();
+  }
+  return inputBuffer;
+}
+
+/** The first `n` bytes of the input buffer. */
+function inputView(n: number): Uint8Array {
+  let v = inputViews.get(n);
+  if (v === undefined) {
+    v = inputBuffer.subarray(0, n);
+    inputViews.set(n, v);
+  }
+  return v;
+}
+
+/**
  * One instance's auth_hmac: signs its adverts and verifies received ones.
  *
  * @example
@@ -242,8 +274,9 @@ export class AuthHmac implements AuthExtensionView {
   readonly ring: KeyRing;
   readonly #clock: AuthClock;
   readonly #unicast: boolean;
-  /** `send_seq` (§2.3.6). */
-  #sendSeq: Serial64 = SERIAL_ZERO;
+  /** `send_seq` (§2.3.6), as its two halves (0 before the first signed advert). */
+  #sendHi = 0;
+  #sendLo = 0;
   /** Unicast: one replay mark per configured peer, in peer order. */
   readonly #peerMarks: Mark[];
   /** Multicast: the LRU replay slots, filled only after an HMAC verified. */
@@ -251,10 +284,6 @@ export class AuthHmac implements AuthExtensionView {
   #useCount = 0;
   /** Unicast: per configured peer (undefined until heard); multicast: bounded list. */
   readonly #observed: (Observation | undefined)[];
-  #scratch: Uint8Array;
-  /** `#scratch` cut to the last input length (kept: a new view per advert costs). */
-  #input: Uint8Array;
-  readonly #digest = new Uint8Array(32);
 
   constructor(
     settings: AuthHmacSettings,
@@ -269,8 +298,6 @@ export class AuthHmac implements AuthExtensionView {
     this.#unicast = identity.unicastPeers.length > 0;
     this.#peerMarks = identity.unicastPeers.map(() => ({ valid: false, hi: 0, lo: 0 }));
     this.#observed = this.#unicast ? identity.unicastPeers.map(() => undefined) : [];
-    this.#scratch = new Uint8Array(hmacInputLength(8 + 16 * 8 + 8));
-    this.#input = this.#scratch;
   }
 
   /** Whether this instance's adverts carry a trailer (not in `receive-only`, §2.3.9). */
@@ -280,7 +307,7 @@ export class AuthHmac implements AuthExtensionView {
 
   /** The last sequence sent (zero before the first signed advert). */
   get sendSequence(): Serial64 {
-    return this.#sendSeq;
+    return { hi: this.#sendHi, lo: this.#sendLo };
   }
 
   /**
@@ -289,17 +316,25 @@ export class AuthHmac implements AuthExtensionView {
    * ahead of the clock (a corrected clock step); else the last one plus 1.
    */
   nextSequence(): Serial64 {
-    const clock = clockSerial(this.#clock.realtimeUs());
-    const last = this.#sendSeq;
-    let next: Serial64;
-    if (serialAfter(clock, last)) next = clock;
-    else if (
-      this.settings.antiReplay === "time" &&
-      secondsSkew(last.hi, clock.hi) > this.settings.timeWindowS
-    ) next = clock;
-    else next = serialNext(last);
-    this.#sendSeq = next;
-    return next;
+    this.#advance();
+    return this.sendSequence;
+  }
+
+  #advance(): void {
+    const us = this.#clock.realtimeUs();
+    const hi = clockHi(us);
+    const lo = clockLo(us);
+    if (
+      serialAfterParts(hi, lo, this.#sendHi, this.#sendLo) ||
+      (this.settings.antiReplay === "time" &&
+        secondsSkew(this.#sendHi, hi) > this.settings.timeWindowS)
+    ) {
+      this.#sendHi = hi;
+      this.#sendLo = lo;
+    } else if (this.#sendLo === 0xffffffff) {
+      this.#sendHi = (this.#sendHi + 1) >>> 0;
+      this.#sendLo = 0;
+    } else this.#sendLo++;
   }
 
   /**
@@ -318,10 +353,12 @@ export class AuthHmac implements AuthExtensionView {
     trailer[1] = keyId;
     trailer[2] = 0;
     trailer[3] = 0;
-    writeSerial(trailer, 4, this.nextSequence());
+    this.#advance();
+    writeU32(trailer, 4, this.#sendHi);
+    writeU32(trailer, 8, this.#sendLo);
     const id = this.identity;
     const n = writeHmacInput(
-      this.#room(message.length),
+      inputRoom(message.length),
       id.family,
       id.version,
       id.vrid,
@@ -329,9 +366,9 @@ export class AuthHmac implements AuthExtensionView {
       message,
       trailer,
     );
-    mac.macInto(this.#inputOf(n), this.#digest);
+    mac.macInto(inputView(n), digest);
     for (let i = 0; i < HMAC_WIRE_LENGTH; i++) {
-      trailer[TRAILER_HEAD + i] = this.#digest[i] as number;
+      trailer[TRAILER_HEAD + i] = digest[i] as number;
     }
   }
 
@@ -380,11 +417,12 @@ export class AuthHmac implements AuthExtensionView {
         `malformed authentication trailer from ${this.#addr(source)}`,
       );
     }
-    const seq = readSerial(trailer, 4);
+    const seqHi = readU32(trailer, 4);
+    const seqLo = readU32(trailer, 8);
     // Step 4: freshness (`anti_replay time`), before computing the HMAC.
     const time = s.antiReplay === "time";
     const nowSec = Math.floor(nowMs / 1000) >>> 0;
-    const skew = time ? secondsSkew(nowSec, seq.hi) : 0;
+    const skew = time ? secondsSkew(nowSec, seqHi) : 0;
     if (time && Math.abs(skew) > s.timeWindowS) {
       this.#observe(source, peer, keyId, "auth_ext_stale", at);
       return this.#fail(
@@ -406,7 +444,7 @@ export class AuthHmac implements AuthExtensionView {
     // Step 6: the HMAC, with the pseudo-header of the packet's source.
     const id = this.identity;
     const n = writeHmacInput(
-      this.#room(advert.message.length),
+      inputRoom(advert.message.length),
       id.family,
       id.version,
       id.vrid,
@@ -414,10 +452,10 @@ export class AuthHmac implements AuthExtensionView {
       advert.message,
       trailer,
     );
-    mac.macInto(this.#inputOf(n), this.#digest);
+    mac.macInto(inputView(n), digest);
     let diff = 0;
     for (let i = 0; i < HMAC_WIRE_LENGTH; i++) {
-      diff |= (this.#digest[i] as number) ^ (trailer[TRAILER_HEAD + i] as number);
+      diff |= (digest[i] as number) ^ (trailer[TRAILER_HEAD + i] as number);
     }
     if (diff !== 0) {
       this.#observe(source, peer, keyId, "auth_ext_invalid_hmac", at);
@@ -431,7 +469,7 @@ export class AuthHmac implements AuthExtensionView {
     if (mark.valid && time && Math.abs(secondsSkew(nowSec, mark.hi)) > s.timeWindowS) {
       mark.valid = false;
     }
-    if (mark.valid && !serialAfter(seq, mark)) {
+    if (mark.valid && !serialAfterParts(seqHi, seqLo, mark.hi, mark.lo)) {
       this.#observe(source, peer, keyId, "auth_ext_replay", at);
       return this.#fail(
         "auth_ext_replay",
@@ -439,8 +477,8 @@ export class AuthHmac implements AuthExtensionView {
       );
     }
     mark.valid = true;
-    mark.hi = seq.hi;
-    mark.lo = seq.lo;
+    mark.hi = seqHi;
+    mark.lo = seqLo;
     this.#observe(source, peer, keyId, "ok", at);
     // Step 8: accepted; warn when the skew nears the window.
     if (time && Math.abs(skew) > Math.floor(s.timeWindowS / 2)) {
@@ -495,8 +533,6 @@ export class AuthHmac implements AuthExtensionView {
   /** Wipes the keys (the instance stopped or its auth configuration was replaced). */
   close(): void {
     this.ring.close();
-    this.#scratch.fill(0);
-    this.#digest.fill(0);
   }
 
   // ---- internals ----
@@ -507,25 +543,6 @@ export class AuthHmac implements AuthExtensionView {
 
   #addr(a: Uint8Array): string {
     return a.length === 4 ? formatIPv4(a) : formatIPv6(a);
-  }
-
-  /** A scratch buffer for the HMAC input of a `messageLength`-byte message. */
-  #room(messageLength: number): Uint8Array {
-    const need = hmacInputLength(messageLength);
-    if (this.#scratch.length < need) {
-      this.#scratch.fill(0);
-      this.#scratch = new Uint8Array(need);
-      this.#input = this.#scratch;
-    }
-    return this.#scratch;
-  }
-
-  /** The first `n` bytes of the scratch buffer (the view is reused while `n` is the same). */
-  #inputOf(n: number): Uint8Array {
-    if (this.#input.length !== n || this.#input.buffer !== this.#scratch.buffer) {
-      this.#input = this.#scratch.subarray(0, n);
-    }
-    return this.#input;
   }
 
   #peerIndex(source: Uint8Array): number {

@@ -25,9 +25,14 @@ export const SERIAL_ZERO: Serial64 = Object.freeze({ hi: 0, lo: 0 });
  * ```
  */
 export function serialAfter(a: Serial64, b: Serial64): boolean {
-  const borrow = a.lo < b.lo ? 1 : 0;
-  const hi = (a.hi - b.hi - borrow) | 0;
-  return hi > 0 || (hi === 0 && a.lo !== b.lo);
+  return serialAfterParts(a.hi, a.lo, b.hi, b.lo);
+}
+
+/** `serialAfter` on the halves, for the per-advert paths that keep no objects. */
+export function serialAfterParts(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
+  const borrow = aLo < bLo ? 1 : 0;
+  const hi = (aHi - bHi - borrow) | 0;
+  return hi > 0 || (hi === 0 && aLo !== bLo);
 }
 
 /** `s + 1` on 64 bits (the counter carries into subsec and sec). */
@@ -46,10 +51,18 @@ export function serialNext(s: Serial64): Serial64 {
  * ```
  */
 export function clockSerial(realtimeUs: number): Serial64 {
-  const sec = Math.floor(realtimeUs / 1e6);
-  const frac = realtimeUs - sec * 1e6;
-  const subsec = Math.min(Math.floor((frac * 65536) / 1e6), 0xffff);
-  return { hi: sec >>> 0, lo: (subsec << 16) >>> 0 };
+  return { hi: clockHi(realtimeUs), lo: clockLo(realtimeUs) };
+}
+
+/** The high half of `clockSerial`: seconds since the epoch mod 2^32. */
+export function clockHi(realtimeUs: number): number {
+  return Math.floor(realtimeUs / 1e6) >>> 0;
+}
+
+/** The low half of `clockSerial`: 1/65536 s units of the second, counter 0. */
+export function clockLo(realtimeUs: number): number {
+  const frac = realtimeUs - Math.floor(realtimeUs / 1e6) * 1e6;
+  return (Math.min(Math.floor((frac * 65536) / 1e6), 0xffff) << 16) >>> 0;
 }
 
 /** Signed 32-bit difference `a − b` of two second counts taken mod 2^32 (§2.3.7). */
@@ -59,22 +72,27 @@ export function secondsSkew(a: number, b: number): number {
 
 /** The 8 bytes of a sequence, big-endian, written at `offset`. */
 export function writeSerial(out: Uint8Array, offset: number, s: Serial64): void {
-  out[offset] = s.hi >>> 24;
-  out[offset + 1] = (s.hi >>> 16) & 0xff;
-  out[offset + 2] = (s.hi >>> 8) & 0xff;
-  out[offset + 3] = s.hi & 0xff;
-  out[offset + 4] = s.lo >>> 24;
-  out[offset + 5] = (s.lo >>> 16) & 0xff;
-  out[offset + 6] = (s.lo >>> 8) & 0xff;
-  out[offset + 7] = s.lo & 0xff;
+  writeU32(out, offset, s.hi);
+  writeU32(out, offset + 4, s.lo);
+}
+
+/** A big-endian uint32 at `offset` (one half of a sequence). */
+export function writeU32(out: Uint8Array, offset: number, v: number): void {
+  out[offset] = v >>> 24;
+  out[offset + 1] = (v >>> 16) & 0xff;
+  out[offset + 2] = (v >>> 8) & 0xff;
+  out[offset + 3] = v & 0xff;
+}
+
+/** The big-endian uint32 at `offset` (one half of a sequence). */
+export function readU32(b: Uint8Array, offset: number): number {
+  return (((b[offset] as number) << 24) | ((b[offset + 1] as number) << 16) |
+    ((b[offset + 2] as number) << 8) | (b[offset + 3] as number)) >>> 0;
 }
 
 /** The big-endian sequence at `offset`. */
 export function readSerial(b: Uint8Array, offset: number): Serial64 {
-  const u32 = (i: number) =>
-    (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) |
-      (b[i + 3] as number)) >>> 0;
-  return { hi: u32(offset), lo: u32(offset + 4) };
+  return { hi: readU32(b, offset), lo: readU32(b, offset + 4) };
 }
 
 /** A sequence as 16 hex digits (for logs). */
