@@ -137,8 +137,17 @@ interface Bound extends Slot {
 const SOCKET_FAULT = "VRRP socket unavailable";
 /** Packets read per wake-up and socket before other descriptors get their turn. */
 const RECEIVE_BATCH = 256;
-/** Advert timers are gathered into slots of this many ms (see `#setTimer`). */
-const ADVERT_GRID_MS = 2;
+/**
+ * Advert timers are gathered into slots (see `#setTimer`) of 1/`ADVERT_GRID_PARTS` of the
+ * advert interval, at most `ADVERT_GRID_MAX_MS`: 5 ms at 0.1 s, 0.5 ms at 0.01 s.
+ */
+const ADVERT_GRID_PARTS = 20;
+const ADVERT_GRID_MAX_MS = 10;
+
+/** The advert slot length for an advert interval (µs), in ms. */
+function advertGridMs(advertIntUs: number): number {
+  return Math.min(ADVERT_GRID_MAX_MS, advertIntUs / 1000 / ADVERT_GRID_PARTS);
+}
 /** How early a master-down timer wakes before spinning to its deadline. */
 const SPIN_MS = 2;
 /**
@@ -533,7 +542,7 @@ export class VrrpEngine {
    * Arms an instance timer on the reactor (whose timerfd fires about 0.15 ms after a
    * deadline).
    *
-   * - Advert timers are aimed at the start of their `ADVERT_GRID_MS` slot, so that the
+   * - Advert timers are aimed at the start of their slot (`advertGridMs`), so that the
    *   adverts of many instances due within it go out in one wake-up of the loop (255
    *   instances at 0.1 s are 2,550 timers a second; each wake-up costs a thread hop). An
    *   advert leaves at most that much early, which no receiver can tell from jitter
@@ -550,7 +559,8 @@ export class VrrpEngine {
   #setTimer(atUs: number, fire: () => void, timer: TimerId, spec: InstanceSpec): TimerHandle {
     const reactor = this.#reactor;
     if (timer === "advert") {
-      const slot = Math.floor(atUs / 1000 / ADVERT_GRID_MS) * ADVERT_GRID_MS;
+      const grid = advertGridMs(spec.settings.advertIntUs);
+      const slot = Math.floor(atUs / 1000 / grid) * grid;
       return reactor.at(slot, (latenessMs) => {
         this.#checkLate(latenessMs);
         fire();
