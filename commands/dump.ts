@@ -7,26 +7,21 @@
  * lib/control/client.ts, the documents lib/vrrp/snapshot.ts, the text lib/vrrp/dump_text.ts.
  */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { ControlClient, ControlClientError } from "../lib/control/client.ts";
+import {
+  CLIENT_EXIT,
+  ControlClient,
+  ControlClientError,
+  unreachedBy,
+  unreachedByReply,
+  unreachedExit,
+} from "../lib/control/client.ts";
 import type { ParsedReply } from "../lib/control/protocol.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../lib/control/protocol.ts";
 import { changeKey, type DumpDocument, type StatsDocument } from "../lib/vrrp/snapshot.ts";
 import { dumpText, statsText } from "../lib/vrrp/dump_text.ts";
 
 /** Exit statuses of `kad dump` (documented in docs/dump.md and --help). */
-export const EXIT = {
-  OK: 0,
-  /** The daemon refused the request (an unknown instance name, …). */
-  REFUSED: 1,
-  /** The command line is wrong. */
-  USAGE: 2,
-  /** No daemon: the socket does not exist, or nothing listens on it. */
-  NO_DAEMON: 3,
-  /** Not allowed: the socket is root's. */
-  PERMISSION: 4,
-  /** The daemon did not answer in time, or answered something unreadable. */
-  NO_ANSWER: 5,
-} as const;
+export const EXIT = CLIENT_EXIT;
 
 /** How often `--watch` asks the daemon (it prints only when something changed). */
 const POLL_MS = 500;
@@ -117,16 +112,7 @@ function writeOut(text: string): void {
 }
 
 function clientExit(e: ControlClientError): number {
-  switch (e.kind) {
-    case "missing":
-    case "refused":
-    case "not_socket":
-      return EXIT.NO_DAEMON;
-    case "permission":
-      return EXIT.PERMISSION;
-    default:
-      return EXIT.NO_ANSWER;
-  }
+  return unreachedExit(unreachedBy(e.kind));
 }
 
 /** A reply turned into the document, or the exit status and message of a refusal. */
@@ -135,11 +121,8 @@ function documentOf(
   stats: boolean,
 ): { doc: DumpDocument | StatsDocument } | { code: number; message: string } {
   if (!reply.ok) {
-    const code = reply.error.code === "forbidden"
-      ? EXIT.PERMISSION
-      : reply.error.code === "timeout" || reply.error.code === "too_many_clients"
-      ? EXIT.NO_ANSWER
-      : EXIT.REFUSED;
+    const unreached = unreachedByReply(reply.error.code);
+    const code = unreached === undefined ? EXIT.REFUSED : unreachedExit(unreached);
     return { code, message: reply.error.message };
   }
   const doc = reply.result[stats ? "stats" : "dump"];

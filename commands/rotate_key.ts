@@ -15,7 +15,12 @@ import {
   InvalidArgumentError,
   Option,
 } from "@commander-js/extra-typings";
-import { ControlClient, ControlClientError } from "../lib/control/client.ts";
+import {
+  ControlClient,
+  ControlClientError,
+  unreachedBy,
+  unreachedByReply,
+} from "../lib/control/client.ts";
 import { DEFAULT_CONTROL_SOCKET, type ParsedReply } from "../lib/control/protocol.ts";
 import {
   decodeKeyFile,
@@ -86,16 +91,7 @@ class Failure extends Error {
 }
 
 function clientFailure(e: ControlClientError): Failure {
-  switch (e.kind) {
-    case "missing":
-    case "refused":
-    case "not_socket":
-      return new Failure("no_daemon", e.message);
-    case "permission":
-      return new Failure("permission", e.message);
-    default:
-      return new Failure("no_answer", e.message);
-  }
+  return new Failure(unreachedBy(e.kind), e.message);
 }
 
 /** The daemon's error reply as the command's failure (docs/rotate-key.md, exit statuses). */
@@ -110,14 +106,8 @@ function replyFailure(reply: Extract<ParsedReply, { ok: false }>): Failure {
         return new Failure("in_use", e.message, usersOf(details["users"]));
       }
       return new Failure("refused", e.message);
-    case "forbidden":
-      return new Failure("permission", e.message);
-    case "timeout":
-    case "too_many_clients":
-    case "too_many_requests":
-      return new Failure("no_answer", e.message);
     default:
-      return new Failure("refused", e.message);
+      return new Failure(unreachedByReply(e.code) ?? "refused", e.message);
   }
 }
 

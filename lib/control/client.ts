@@ -33,6 +33,67 @@ export class ControlClientError extends Error {
   }
 }
 
+/**
+ * The exit statuses every control client shares (`kad dump`, `kad rotate-key`; docs/dump.md,
+ * docs/rotate-key.md). Commands add their own from 6 on.
+ */
+export const CLIENT_EXIT = {
+  OK: 0,
+  /** The daemon refused the request, or it could not be done. */
+  REFUSED: 1,
+  /** The command line is wrong. */
+  USAGE: 2,
+  /** No daemon: no control socket, nobody listening on it, or not a socket. */
+  NO_DAEMON: 3,
+  /** Not allowed: the control socket is root's. */
+  PERMISSION: 4,
+  /** The daemon did not answer in time, or answered something unreadable. */
+  NO_ANSWER: 5,
+} as const;
+
+/** Why a client got no usable answer, as its exit status groups it. */
+export type UnreachedReason = "no_daemon" | "permission" | "no_answer";
+
+/** The reason behind a client failure (connect or read). */
+export function unreachedBy(kind: ClientFailure): UnreachedReason {
+  switch (kind) {
+    case "missing":
+    case "refused":
+    case "not_socket":
+      return "no_daemon";
+    case "permission":
+      return "permission";
+    default:
+      return "no_answer";
+  }
+}
+
+/**
+ * The reason behind a daemon's error reply that is about reaching it rather than about the
+ * request (a refused peer, a busy or timed-out connection); undefined for the others.
+ */
+export function unreachedByReply(code: string): UnreachedReason | undefined {
+  switch (code) {
+    case "forbidden":
+      return "permission";
+    case "timeout":
+    case "too_many_clients":
+    case "too_many_requests":
+      return "no_answer";
+    default:
+      return undefined;
+  }
+}
+
+/** The exit status of an unreached reason. */
+export function unreachedExit(r: UnreachedReason): number {
+  return r === "no_daemon"
+    ? CLIENT_EXIT.NO_DAEMON
+    : r === "permission"
+    ? CLIENT_EXIT.PERMISSION
+    : CLIENT_EXIT.NO_ANSWER;
+}
+
 /** How long a client waits for a connection or a reply unless told otherwise. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 /** The largest reply a client reads (a dump of 255 instances is well under 1 MiB). */

@@ -6,23 +6,14 @@
  * Pure: a report in, text out. The report never holds key material (key files are named by
  * path only).
  */
+import { CLIENT_EXIT } from "../control/client.ts";
 import { type InstanceView, type KeyUserView, ROTATE_KEY_JSON_VERSION } from "./rotation.ts";
 
 export type RotateCommand = "add" | "activate" | "retire" | "status";
 
-/** Exit statuses of `kad rotate-key`; 0–5 mean what they mean for `kad dump`. */
+/** Exit statuses of `kad rotate-key`; 0–5 are every control client's (`kad dump`'s too). */
 export const ROTATE_EXIT = {
-  OK: 0,
-  /** The daemon refused the operation, or it could not be done. */
-  REFUSED: 1,
-  /** The command line is wrong. */
-  USAGE: 2,
-  /** No daemon: no control socket, nobody listening on it, or not a socket. */
-  NO_DAEMON: 3,
-  /** The control socket is root's. */
-  PERMISSION: 4,
-  /** The daemon did not answer in time, or answered something unreadable. */
-  NO_ANSWER: 5,
+  ...CLIENT_EXIT,
   /** retire: a peer heard within the window still signs with the key. */
   IN_USE: 6,
   /** retire --wait: a peer still signed with the key when the time was up. */
