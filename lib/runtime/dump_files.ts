@@ -9,6 +9,7 @@
  * The naming is pure (tested against the §6.3 rules); `dumpDirectory` reads $TMPDIR and the
  * file system, `writeDumpFile` writes.
  */
+import { writePrivateFile } from "./private_file.ts";
 
 /** The default names (§6.3). */
 export const DATA_FILE = "keepalived.data";
@@ -102,21 +103,9 @@ export function jsonDumpPath(n: DumpNaming): string {
 
 /**
  * Writes `text` to `path` through a temporary file in the same directory and a rename,
- * mode 0600 (§6.3). Throws the file system's error (the caller logs it).
+ * mode 0600, never following a link planted at the temporary name (§6.3; keepalived's
+ * fopen_safe). Throws the file system's error (the caller logs it).
  */
 export function writeDumpFile(path: string, text: string): void {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  try {
-    Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
-    // The mode given to open() is masked by the umask; the file is meant to be 0600 exactly.
-    Deno.chmodSync(tmp, 0o600);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Never created.
-    }
-    throw e;
-  }
+  writePrivateFile(path, new TextEncoder().encode(text));
 }

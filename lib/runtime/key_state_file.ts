@@ -8,6 +8,7 @@
  *
  * The model is lib/config/key_state.ts's; this file only moves bytes.
  */
+import { dirOf, writePrivateFile } from "./private_file.ts";
 import {
   EMPTY_KEY_STATE,
   KEY_STATE_MAX_BYTES,
@@ -24,11 +25,6 @@ function why(e: unknown): string {
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
   return e instanceof Error ? e.message : String(e);
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 /**
@@ -73,49 +69,15 @@ export function readKeyState(path: string): KeyState {
   return parseKeyState(text, path);
 }
 
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // Already gone, or the directory went away: nothing left to clean.
-  }
-}
-
 /** Creates `dir` (and its parents) with mode 0700 when it does not exist. */
 function ensureDir(dir: string): void {
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Writes `data` to `path` atomically with mode 0600 (see the module comment). */
+/** Writes `data` to `path` atomically and durably, mode 0600, creating its directory (0700). */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const dir = dirOf(path);
-  ensureDir(dir);
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  // A temporary file left by a crash is replaced, not reused (open would keep its mode).
-  removeQuietly(tmp);
-  const f = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    let off = 0;
-    while (off < data.length) off += f.writeSync(data.subarray(off));
-    f.syncSync();
-  } catch (e) {
-    f.close();
-    removeQuietly(tmp);
-    throw e;
-  }
-  f.close();
-  try {
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    removeQuietly(tmp);
-    throw e;
-  }
-  const d = Deno.openSync(dir, { read: true });
-  try {
-    d.syncSync();
-  } finally {
-    d.close();
-  }
+  ensureDir(dirOf(path));
+  writePrivateFile(path, data, { durable: true });
 }
 
 /**

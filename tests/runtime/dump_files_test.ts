@@ -132,6 +132,15 @@ Deno.test("dump files are written whole, mode 0600 whatever the umask, replacing
       failed = true;
     }
     assert(failed, "a path that cannot be written throws for the caller to log");
+
+    // Another user's link at the temporary name is removed, never written through.
+    const victim = `${dir}/victim`;
+    await Deno.writeTextFile(victim, "precious");
+    await Deno.symlink(victim, `${path}.${Deno.pid}.tmp`);
+    writeDumpFile(path, "newer\n");
+    assertEquals(await Deno.readTextFile(victim), "precious");
+    assertEquals(await Deno.readTextFile(path), "newer\n");
+    assertEquals((await Deno.lstat(path)).isSymlink, false);
   } finally {
     Deno.umask(old);
     await Deno.remove(dir, { recursive: true });
