@@ -9,12 +9,15 @@
  * returned, not thrown: they are the command's to present.
  */
 import {
+  CLIENT_EXIT,
   encodeRequest,
   type ParsedReply,
   parseReply,
   ProtocolError,
   type RequestId,
 } from "./protocol.ts";
+
+export { CLIENT_EXIT };
 
 /** Why the daemon could not be asked. */
 export type ClientFailure =
@@ -32,24 +35,6 @@ export class ControlClientError extends Error {
     super(message);
   }
 }
-
-/**
- * The exit statuses every control client shares (`kad dump`, `kad rotate-key`; docs/dump.md,
- * docs/rotate-key.md). Commands add their own from 6 on.
- */
-export const CLIENT_EXIT = {
-  OK: 0,
-  /** The daemon refused the request, or it could not be done. */
-  REFUSED: 1,
-  /** The command line is wrong. */
-  USAGE: 2,
-  /** No daemon: no control socket, nobody listening on it, or not a socket. */
-  NO_DAEMON: 3,
-  /** Not allowed: the control socket is root's. */
-  PERMISSION: 4,
-  /** The daemon did not answer in time, or answered something unreadable. */
-  NO_ANSWER: 5,
-} as const;
 
 /** Why a client got no usable answer, as its exit status groups it. */
 export type UnreachedReason = "no_daemon" | "permission" | "no_answer";

@@ -345,3 +345,21 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function lineBytes(line: string): Uint8Array {
   return encoder.encode(line);
 }
+
+/**
+ * The exit statuses every control client shares (`kad dump`, `kad rotate-key`; docs/dump.md,
+ * docs/rotate-key.md). Commands add their own from 6 on.
+ */
+export const CLIENT_EXIT = {
+  OK: 0,
+  /** The daemon refused the request, or it could not be done. */
+  REFUSED: 1,
+  /** The command line is wrong. */
+  USAGE: 2,
+  /** No daemon: no control socket, nobody listening on it, or not a socket. */
+  NO_DAEMON: 3,
+  /** Not allowed: the control socket is root's. */
+  PERMISSION: 4,
+  /** The daemon did not answer in time, or answered something unreadable. */
+  NO_ANSWER: 5,
+} as const;

@@ -6,7 +6,7 @@
  * Pure: a report in, text out. The report never holds key material (key files are named by
  * path only).
  */
-import { CLIENT_EXIT } from "../control/client.ts";
+import { CLIENT_EXIT } from "../control/protocol.ts";
 import { type InstanceView, type KeyUserView, ROTATE_KEY_JSON_VERSION } from "./rotation.ts";
 
 export type RotateCommand = "add" | "activate" | "retire" | "status";
