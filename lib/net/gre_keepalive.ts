@@ -8,6 +8,7 @@
  * "inner IP (tunnel local -> tunnel remote) | GRE protocol 0" (0x86dd is RouterOS's form
  * over ip6gre); the programs answer it with XDP_TX, unchanged, and pass everything else.
  */
+import { internetChecksum } from "./inet_checksum.ts";
 
 /** The two programs: inner IPv4 on gre devices, inner IPv6 on ip6gre devices. */
 export type GreProgram = "gre" | "gre6";
@@ -145,17 +146,9 @@ export function greHeaderLength(flags: number): number {
   return 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0);
 }
 
-/** RFC 1071 one's complement sum of 16-bit words, folded. */
-function onesSum(p: Uint8Array, from: number, to: number): number {
-  let sum = 0;
-  for (let i = from; i < to; i += 2) sum += u16(p, i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
-
 /** The header checksum for a 20-byte IPv4 header whose checksum field is zero. */
 export function ipv4HeaderChecksum(header: Uint8Array): number {
-  return ~onesSum(header, 0, 20) & 0xffff;
+  return internetChecksum(header, 0, 20);
 }
 
 /**
@@ -188,7 +181,7 @@ function classify4(p: Uint8Array, ep: TunnelEndpoints | undefined): Verdict {
   if (glen === 0) return "pass";
   if (20 + glen > totLen) return "malformed";
   if (u16(p, 22) !== 0) return "pass";
-  return onesSum(p, 0, 20) === 0xffff ? "reply" : "malformed";
+  return internetChecksum(p, 0, 20) === 0 ? "reply" : "malformed";
 }
 
 function classify6(p: Uint8Array, ep: TunnelEndpoints | undefined): Verdict {
@@ -236,7 +229,7 @@ export function greHeader(f: GreFields = {}): Uint8Array {
     o += 4;
   }
   if (f.sequence !== undefined) v.setUint32(o, f.sequence >>> 0);
-  if (f.checksum) v.setUint16(4, ~onesSum(out, 0, out.length) & 0xffff);
+  if (f.checksum) v.setUint16(4, internetChecksum(out));
   return out;
 }
 

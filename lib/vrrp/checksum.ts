@@ -1,57 +1,18 @@
 /**
- * The checksums of VRRP adverts (spec/vrrp.md §1.8): the Internet checksum (RFC 1071), the
- * VRRPv2 checksum, the VRRPv3 pseudo-header checksums for IPv4 and IPv6, the RFC 9568
+ * The checksums of VRRP adverts (spec/vrrp.md §1.8): the VRRPv2 checksum, the VRRPv3 pseudo-header checksums for IPv4 and IPv6, the RFC 9568
  * "`v3_checksum_as_v2`" form, and which forms a receiver accepts. Pure arithmetic over
  * Uint8Array ranges; it must not know where fields sit in a packet beyond the checksum field
  * at offsets 6–7 of the VRRP message (layout belongs to lib/vrrp/packet.ts) nor decide what
  * a failure means for an instance (lib/vrrp/receive.ts).
  */
 
+import { finishChecksum, onesComplementSum } from "../net/inet_checksum.ts";
+
 /** IP protocol number of VRRP, the next-header byte of both pseudo-headers (§1.1). */
 const PROTO_VRRP = 112;
 
 /** Offset of the 16-bit checksum in a VRRP message (§1.2, §1.3). */
 const CHECKSUM_OFFSET = 6;
-
-/**
- * Add `bytes[start, end)` to a running one's-complement sum as big-endian 16-bit words, an odd
- * last byte padded with zero (RFC 1071). The sum is left unfolded; `start` must be even
- * relative to the start of the checksummed data.
- *
- * @example
- * ```ts
- * import { onesComplementSum } from "./checksum.ts";
- * onesComplementSum(new Uint8Array([0x12, 0x34, 0x56]), 0, 3); // 0x1234 + 0x5600
- * ```
- */
-export function onesComplementSum(bytes: Uint8Array, start: number, end: number, acc = 0): number {
-  let sum = acc;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
-  if (i < end) sum += (bytes[i] as number) << 8;
-  return sum;
-}
-
-/** Fold a running sum to 16 bits and complement it: the value that goes on the wire. */
-export function finishChecksum(sum: number): number {
-  let s = sum;
-  while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
-  return ~s & 0xffff;
-}
-
-/**
- * The Internet checksum of `bytes[start, end)`. Over data that already holds a correct
- * checksum the result is 0, which is how receivers verify.
- *
- * @example
- * ```ts
- * import { internetChecksum } from "./checksum.ts";
- * internetChecksum(new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])); // 0x220d
- * ```
- */
-export function internetChecksum(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  return finishChecksum(onesComplementSum(bytes, start, end));
-}
 
 /** Sum of a VRRP message with its checksum field taken as zero. */
 function messageSum(message: Uint8Array, acc: number): number {

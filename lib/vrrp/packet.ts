@@ -9,7 +9,8 @@
  * trailer of the length the caller expects is handed over as a view.
  */
 import type { Family } from "../net/ipaddr.ts";
-import { internetChecksum, ipv4AdvertChecksum, writeChecksum } from "./checksum.ts";
+import { internetChecksum } from "../net/inet_checksum.ts";
+import { ipv4AdvertChecksum, writeChecksum } from "./checksum.ts";
 
 export type { Family };
 

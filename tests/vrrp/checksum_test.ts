@@ -13,9 +13,11 @@ import {
 import {
   finishChecksum,
   internetChecksum,
+  onesComplementSum,
+} from "../../lib/net/inet_checksum.ts";
+import {
   ipv4AdvertChecksum,
   matchIPv4Checksum,
-  onesComplementSum,
   vrrpIPv6Checksum,
   vrrpV2Checksum,
   vrrpV3IPv4Checksum,
