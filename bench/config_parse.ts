@@ -9,6 +9,10 @@
 import { generateConfig } from "./gen_config.ts";
 
 const runs = Number(Deno.args[0] ?? "15");
+if (!Number.isInteger(runs) || runs < 1 || Deno.args.length > 1) {
+  console.error("usage: deno run -A bench/config_parse.ts [RUNS]   (or: deno task bench [RUNS])");
+  Deno.exit(2);
+}
 const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 const dir = await Deno.makeTempDir({ prefix: "kad-bench-" });

@@ -23,7 +23,7 @@ import { Files, KAD, KEEPALIVED, lan, type Router } from "../tests/netns/_vrrp_l
 import { masterDownIntervalUs } from "../lib/vrrp/timers.ts";
 
 const USAGE =
-  "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [RUNS [WINDOW_S]]";
+  "usage: deno run -A bench/vrrp_failover.ts [--failover-only | --cost-only] [--intervals=1,0.1,0.01] [--against-kad=DIR] [RUNS [WINDOW_S]]";
 // The command line is this script's own (bench/auth_hmac.ts imports `cpuTicks`).
 const args = import.meta.main ? Deno.args : [];
 const flags = args.filter((a) => a.startsWith("--"));
@@ -32,12 +32,20 @@ const runs = Number(positional[0] ?? "7");
 const windowS = Number(positional[1] ?? "20");
 const failoverOnly = flags.includes("--failover-only");
 const costOnly = flags.includes("--cost-only");
+/**
+ * `--against-kad=DIR`: measure DIR/kad (another checkout, e.g. a git worktree of the previous
+ * commit) in keepalived's place, for an A/B of a kad change under the same load.
+ */
+const againstFlag = flags.find((f) => f.startsWith("--against-kad="));
+const AGAINST_KAD = againstFlag?.slice("--against-kad=".length).replace(/\/$/, "");
+const OTHER = AGAINST_KAD === undefined ? "keepalived" : `kad@${AGAINST_KAD}`;
 const intervalsFlag = flags.find((f) => f.startsWith("--intervals="));
 const INTERVALS_S = intervalsFlag === undefined
   ? [1, 0.1, 0.01]
   : intervalsFlag.slice("--intervals=".length).split(",").map(Number);
 const unknown = flags.filter((f) =>
-  f !== "--failover-only" && f !== "--cost-only" && !f.startsWith("--intervals=")
+  f !== "--failover-only" && f !== "--cost-only" && !f.startsWith("--intervals=") &&
+  !f.startsWith("--against-kad=")
 );
 if (
   !(runs >= 1) || !(windowS >= 1) || unknown.length > 0 ||
@@ -79,9 +87,10 @@ function instance(vrid: number, priority: number, advertS: number, vip: string):
 async function start(impl: Impl, r: Router, files: Files, conf: string): Promise<SpawnedProcess> {
   const tag = `${r.ns.label}-${impl}-${crypto.randomUUID().slice(0, 8)}`;
   const path = await files.write(`${tag}.conf`, conf);
-  if (impl === "kad") {
+  if (impl === "kad" || AGAINST_KAD !== undefined) {
+    const kad = impl === "kad" ? KAD : `${AGAINST_KAD}/kad`;
     // Each node its own control socket: the namespaces share the file system.
-    return r.ns.spawn([KAD, "-f", path, "run", "--control-socket", files.path(`${tag}.sock`)]);
+    return r.ns.spawn([kad, "-f", path, "run", "--control-socket", files.path(`${tag}.sock`)]);
   }
   return r.ns.spawn([
     KEEPALIVED,
@@ -191,7 +200,7 @@ async function rssKb(pid: number): Promise<number> {
 
 /** The pid doing the VRRP work: kad's own process, keepalived's VRRP child. */
 async function workerPid(impl: Impl, p: SpawnedProcess, files: Files): Promise<number> {
-  if (impl === "kad") return p.pid;
+  if (impl === "kad" || AGAINST_KAD !== undefined) return p.pid;
   const pidFile = p.command[p.command.indexOf("-r") + 1]!;
   return await waitFor(
     async () => {
@@ -261,13 +270,15 @@ async function failovers(): Promise<void> {
         const ms = await failover(impl, a, b, files, advertS);
         const key = `${impl} ${advertS}`;
         results.set(key, [...(results.get(key) ?? []), ms]);
-        console.error(`${impl} advert_int ${advertS} s run ${i + 1}: ${fmt(ms)} ms`);
+        console.error(
+          `${impl === "kad" ? "kad" : OTHER} advert_int ${advertS} s run ${i + 1}: ${fmt(ms)} ms`,
+        );
       }
     }
   }
   console.log(`\nFailover, ${runs} runs each (ms from the last advert heard to the VIP):\n`);
   console.log(
-    "| advert_int | formula ms | kad median | kad min–max | kad − formula | keepalived median | keepalived min–max | keepalived − formula |",
+    `| advert_int | formula ms | kad median | kad min–max | kad − formula | ${OTHER} median | ${OTHER} min–max | ${OTHER} − formula |`,
   );
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   let met = true;
@@ -309,15 +320,15 @@ async function main(): Promise<void> {
     const all = await cost(impl, 255, windowS);
     cpus[impl] = all.cpu;
     console.log(
-      `| ${impl} | ${all.cpu.toFixed(1)} | ${all.sentPerS.toFixed(0)} | ${
+      `| ${impl === "kad" ? "kad" : OTHER} | ${all.cpu.toFixed(1)} | ${all.sentPerS.toFixed(0)} | ${
         (all.rss / 1024).toFixed(1)
       } | ${(one.rss / 1024).toFixed(1)} | ${((all.rss - one.rss) / 254).toFixed(1)} |`,
     );
   }
   console.log(
-    `\nCPU kad/keepalived: ${
-      (cpus.kad! / cpus.keepalived!).toFixed(2)
-    } (target: no more than keepalived)`,
+    `\nCPU kad/${OTHER}: ${(cpus.kad! / cpus.keepalived!).toFixed(2)}${
+      AGAINST_KAD === undefined ? " (target: no more than keepalived)" : ""
+    }`,
   );
 }
 
