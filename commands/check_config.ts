@@ -3,6 +3,7 @@
  * shape (or JSON), optionally print the normalized configuration, and exit with a status
  * modelled on `keepalived -t` (docs/check-config.md).
  */
+import { writeStdout } from "../lib/runtime/output.ts";
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { exitStatusFor, formatDiagnostic } from "../lib/config/diagnostic.ts";
 import { loadConfig } from "../lib/config/load.ts";
@@ -109,22 +110,15 @@ export function checkConfig(opts: CheckConfigOptions): number {
     if (printed !== undefined) {
       report.config = opts.print === "json" ? JSON.parse(printed) : printed;
     }
-    writeOut(JSON.stringify(report, null, 2) + "\n");
+    writeStdout(JSON.stringify(report, null, 2) + "\n");
   } else {
     for (const d of diags) opts.log.info(formatDiagnostic(d));
     if (res.sink.dropped > 0) {
       opts.log.info(`${res.sink.dropped} further diagnostics were not shown`);
     }
-    if (printed !== undefined) writeOut(printed);
+    if (printed !== undefined) writeStdout(printed.endsWith("\n") ? printed : printed + "\n");
   }
   return status;
-}
-
-function writeOut(text: string): void {
-  if (!text.endsWith("\n")) text += "\n";
-  const bytes = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
 function parsePrintFormat(v: string): PrintFormat {

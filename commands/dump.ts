@@ -6,6 +6,7 @@
  * Owns the command line, the exit statuses and the watch loop; the protocol client is
  * lib/control/client.ts, the documents lib/vrrp/snapshot.ts, the text lib/vrrp/dump_text.ts.
  */
+import { writeStderr, writeStdout } from "../lib/runtime/output.ts";
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import {
   CLIENT_EXIT,
@@ -91,24 +92,12 @@ export function registerDump(
           stats: opts.stats ?? false,
           instance: opts.instance,
           watchSeconds,
-          out: writeOut,
-          err: (t) => writeAll(Deno.stderr, t),
+          out: writeStdout,
+          err: writeStderr,
         }),
       );
     });
   program.addCommand(cmd as unknown as CommandUnknownOpts);
-}
-
-const encoder = new TextEncoder();
-
-function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
-}
-
-function writeOut(text: string): void {
-  writeAll(Deno.stdout, text);
 }
 
 function clientExit(e: ControlClientError): number {

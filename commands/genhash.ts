@@ -5,6 +5,7 @@
  * parsing (commander for `kad genhash`, a getopt_long-style parser for the `genhash` name),
  * name resolution and output formatting. It must not parse HTTP or touch sockets itself.
  */
+import { writeStderr, writeStdout } from "../lib/runtime/output.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { lookup } from "node:dns/promises";
 import { digestHex } from "../lib/check/digest.ts";
@@ -169,21 +170,10 @@ export interface GenhashIo {
   readonly err: (text: string) => void;
 }
 
-const encoder = new TextEncoder();
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = encoder.encode(text);
-  try {
-    while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-  } catch {
-    // A closed pipe (genhash | head) must not turn into a crash.
-  }
-}
-
 /** The process's stdout and stderr, written synchronously so the two stay in order. */
 export const processIo: GenhashIo = {
-  out: (text) => writeAll(Deno.stdout, text),
-  err: (text) => writeAll(Deno.stderr, text),
+  out: writeStdout,
+  err: writeStderr,
 };
 
 const banner = (title: string) => `-----------------------[${title}]-----------------------\n`;

@@ -7,6 +7,7 @@
  * 1 the operation failed, 2 the command line is wrong). The work is lib/net/gre_xdp.ts;
  * libbpf's own log goes to kad's log (warnings always, the rest with -D).
  */
+import { writeStdout } from "../lib/runtime/output.ts";
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { setLibbpfLogger, XDP_ACTION } from "../ffi/libbpf.ts";
 import { type GreProgram } from "../lib/net/gre_keepalive.ts";
@@ -94,7 +95,7 @@ export function registerGreAttach(
         force: opts.force ?? false,
         program: opts.program,
         log: stderrLogger(g.logDetail ?? false),
-        out: writeOut,
+        out: writeStdout,
       }));
     });
   program.addCommand(cmd as unknown as CommandUnknownOpts);
@@ -286,10 +287,4 @@ function selftestLine(r: SelftestResult): string {
   return `${r.ok ? "ok  " : "FAIL"} ${r.program.padEnd(4)} ${r.name}: ${
     notes.join(", ")
   } (expected ${r.expect})\n`;
-}
-
-function writeOut(text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
 }

@@ -9,6 +9,7 @@
  * `--json` document (lib/vrrp/rotation_report.ts). The daemon's side is
  * lib/runtime/key_rotation.ts; the protocol client lib/control/client.ts.
  */
+import { writeStderr, writeStdout } from "../lib/runtime/output.ts";
 import {
   Command,
   type CommandUnknownOpts,
@@ -276,14 +277,6 @@ export function printReport(r: RotateReport, json: boolean, io: RotateKeyIo): nu
 
 // ---- the command line ----
 
-const encoder = new TextEncoder();
-
-function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
-}
-
 /** The real world. */
 export const denoRotateKeyIo: RotateKeyIo = {
   connect: (path) => ControlClient.connect(path),
@@ -312,8 +305,8 @@ export const denoRotateKeyIo: RotateKeyIo = {
   cwd: () => Deno.cwd(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   nowMs: () => performance.now(),
-  out: (t) => writeAll(Deno.stdout, t),
-  err: (t) => writeAll(Deno.stderr, t),
+  out: writeStdout,
+  err: writeStderr,
 };
 
 function parseId(v: string): number {
