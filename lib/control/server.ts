@@ -17,6 +17,7 @@
  * (removed at close when it is still ours). A socket file left by a daemon that died (no
  * listener behind it) is replaced; one with a live listener makes `open` refuse.
  */
+import { dirOf } from "../runtime/private_file.ts";
 import {
   accept,
   AF_UNIX,
@@ -136,12 +137,6 @@ const RECV_CHUNK = 64 * 1024 + 1;
 const ACCEPT_BATCH = 16;
 /** A refused peer is logged at most this often (a misbehaving client must not flood the log). */
 const REFUSAL_LOG_MS = 10_000;
-
-/** The directory part of a path ("." when there is none). */
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

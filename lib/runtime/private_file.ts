@@ -7,10 +7,10 @@
  * old file or the new one, never half of one.
  */
 
-/** The directory part of `path` ("/" for a file at the root). */
+/** The directory part of `path` ("/" for a file at the root, "." when it has no slash). */
 export function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
 function removeQuietly(path: string): void {

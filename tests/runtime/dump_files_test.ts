@@ -16,6 +16,7 @@ import {
   withInstanceSuffix,
   writeDumpFile,
 } from "../../lib/runtime/dump_files.ts";
+import { dirOf } from "../../lib/runtime/private_file.ts";
 import { dumpNaming } from "../../lib/runtime/daemon.ts";
 import { loadConfigText } from "../../lib/config/load.ts";
 
@@ -145,4 +146,10 @@ Deno.test("dump files are written whole, mode 0600 whatever the umask, replacing
     Deno.umask(old);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("dirOf: the directory of a path, '.' without a slash, '/' at the root", () => {
+  assertEquals(dirOf("/run/kad/kad.sock"), "/run/kad");
+  assertEquals(dirOf("/kad.sock"), "/");
+  assertEquals(dirOf("auth-keys.json"), ".");
 });
