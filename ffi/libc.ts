@@ -38,7 +38,6 @@ const SYMBOLS = {
   timerfd_settime: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
-  if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   // Unix stream sockets of the control channel, always non-blocking (the reactor waits).
@@ -421,13 +420,6 @@ export function ifNameToIndex(ifname: string): number {
     throw new ErrnoError("if_nametoindex", errno(), `looking up interface '${ifname}'`);
   }
   return index;
-}
-
-/** if_indextoname(3); undefined when no interface has that index. */
-export function ifIndexToName(index: number): string | undefined {
-  const buf = offHeap(16);
-  const p = libc().if_indextoname(index, buf);
-  return p === null ? undefined : Deno.UnsafePointerView.getCString(p);
 }
 
 /**

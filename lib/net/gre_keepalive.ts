@@ -29,11 +29,6 @@ export function addressLength(program: GreProgram): 4 | 16 {
   return program === "gre" ? 4 : 16;
 }
 
-/** The program for a family of tunnel device. */
-export function programFor(family: 4 | 6): GreProgram {
-  return family === 4 ? "gre" : "gre6";
-}
-
 // ---- the config map (struct kad_gre_config) ----
 
 /** `config.flags`: written by kad (without it the programs answer nothing). */

@@ -44,10 +44,6 @@ export const AUTH_PASS = 1;
 export const AUTH_AH = 2;
 /** Legacy VRRPv2 auth data after the addresses (IPv4 only). */
 export const AUTH_DATA_LENGTH = 8;
-/** Default `advert_int`, µs. */
-export const DEFAULT_ADVERT_INT_US = 1_000_000;
-/** Default `down_timer_adverts`. */
-export const DEFAULT_DOWN_TIMER_ADVERTS = 3;
 /** Fixed VRRP header: version/type, VRID, priority, count, auth type/interval, checksum. */
 export const VRRP_HEADER_LENGTH = 8;
 /** The IPv4 header keepalived sends (IHL 5, no options). */

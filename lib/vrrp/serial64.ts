@@ -12,9 +12,6 @@ export interface Serial64 {
   readonly lo: number;
 }
 
-/** The zero sequence: `send_seq` before the first advert (§2.3.6). */
-export const SERIAL_ZERO: Serial64 = Object.freeze({ hi: 0, lo: 0 });
-
 /**
  * RFC 1982 on 64 bits: true when `a` is after `b`, i.e. `(int64)(a − b) > 0`.
  *
@@ -70,12 +67,6 @@ export function secondsSkew(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-/** The 8 bytes of a sequence, big-endian, written at `offset`. */
-export function writeSerial(out: Uint8Array, offset: number, s: Serial64): void {
-  writeU32(out, offset, s.hi);
-  writeU32(out, offset + 4, s.lo);
-}
-
 /** A big-endian uint32 at `offset` (one half of a sequence). */
 export function writeU32(out: Uint8Array, offset: number, v: number): void {
   out[offset] = v >>> 24;
@@ -88,11 +79,6 @@ export function writeU32(out: Uint8Array, offset: number, v: number): void {
 export function readU32(b: Uint8Array, offset: number): number {
   return (((b[offset] as number) << 24) | ((b[offset + 1] as number) << 16) |
     ((b[offset + 2] as number) << 8) | (b[offset + 3] as number)) >>> 0;
-}
-
-/** The big-endian sequence at `offset`. */
-export function readSerial(b: Uint8Array, offset: number): Serial64 {
-  return { hi: readU32(b, offset), lo: readU32(b, offset + 4) };
 }
 
 /** A sequence as 16 hex digits (for logs). */

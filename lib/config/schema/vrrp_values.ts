@@ -289,11 +289,6 @@ export function formatPrefix(p: IpPrefix, family: Family): string {
   return p.prefix === maxPrefix(family) ? p.address : `${p.address}/${p.prefix}`;
 }
 
-/** The family of a canonical address text. */
-export function familyOfAddress(address: string): Family {
-  return address.includes(":") ? 6 : 4;
-}
-
 // ---- iproute2 names ----
 
 /** Route/address scopes by name (iproute2's rt_scopes). */
