@@ -304,11 +304,25 @@ export interface VrrpSend {
   readonly hopLimit?: number;
 }
 
+/** A destination as `VrrpSender.send` uses it. */
+interface Target {
+  readonly operation: string;
+  /** Why the destination cannot be used; undefined when it can. */
+  readonly error: string | undefined;
+  readonly multicast: boolean;
+  readonly flags: number;
+  readonly sockaddr: Uint8Array;
+}
+
+/** Destinations remembered per send socket (groups and unicast peers; more is a misuse). */
+const MAX_TARGETS = 1024;
+
 /** The send socket of one interface and family. */
 export class VrrpSender extends CountingSocket {
   readonly family: Family;
   readonly ifname: string;
   readonly ifindex: number;
+  readonly #targets = new Map<string, Target>();
 
   private constructor(family: Family, ifname: string, ifindex: number, fd: number) {
     super(fd);
@@ -350,41 +364,65 @@ export class VrrpSender extends CountingSocket {
    * failed: No such device (ENODEV)") and counts the failure.
    */
   send(p: VrrpSend): void {
-    this.counted(`sending a VRRP packet to ${p.destination} on ${this.ifname}`, () => {
-      const dest = parseIp(p.destination);
-      if (dest === undefined || dest.family !== this.family) {
-        throw new RangeError(`destination '${p.destination}' is not an IPv${this.family} address`);
-      }
-      const multicast = isMulticast(dest);
+    const t = this.#target(p);
+    this.counted(t.operation, () => {
+      if (t.error !== undefined) throw new RangeError(t.error);
       if (this.family === 4) {
-        sendto(
-          this.fd,
-          p.data,
-          MSG_DONTWAIT | (multicast ? MSG_DONTROUTE : 0),
-          sockaddr(dest.bytes, 0),
-        );
-      } else {
-        const control: ControlMessage[] = [];
-        if (p.source !== undefined) {
-          const info = new Uint8Array(20); // struct in6_pktinfo { in6_addr; int ifindex; }
-          info.set(address(p.source, 6, "source"), 0);
-          new DataView(info.buffer).setInt32(16, this.ifindex, true);
-          control.push({ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: info });
-        }
-        if (p.hopLimit !== undefined && !multicast) {
-          const h = new Uint8Array(4);
-          new DataView(h.buffer).setInt32(0, p.hopLimit, true);
-          control.push({ level: IPPROTO_IPV6, type: IPV6_HOPLIMIT, data: h });
-        }
-        const linkScope = multicast || isLinkLocal6(dest);
-        sendmsg(
-          this.fd,
-          p.data,
-          sockaddr(dest.bytes, 0, linkScope ? this.ifindex : 0),
-          control.length === 0 ? null : encodeControl(control),
-          MSG_DONTWAIT | (multicast ? MSG_DONTROUTE : 0),
-        );
+        sendto(this.fd, p.data, t.flags, t.sockaddr);
+        return;
       }
+      const control: ControlMessage[] = [];
+      if (p.source !== undefined) {
+        const info = new Uint8Array(20); // struct in6_pktinfo { in6_addr; int ifindex; }
+        info.set(address(p.source, 6, "source"), 0);
+        new DataView(info.buffer).setInt32(16, this.ifindex, true);
+        control.push({ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: info });
+      }
+      if (p.hopLimit !== undefined && !t.multicast) {
+        const h = new Uint8Array(4);
+        new DataView(h.buffer).setInt32(0, p.hopLimit, true);
+        control.push({ level: IPPROTO_IPV6, type: IPV6_HOPLIMIT, data: h });
+      }
+      sendmsg(
+        this.fd,
+        p.data,
+        t.sockaddr,
+        control.length === 0 ? null : encodeControl(control),
+        t.flags,
+      );
     });
+  }
+
+  /**
+   * What a destination resolves to, worked out once per destination text: an instance sends
+   * to the same group or peers every interval.
+   */
+  #target(p: VrrpSend): Target {
+    let t = this.#targets.get(p.destination);
+    if (t !== undefined) return t;
+    const operation = `sending a VRRP packet to ${p.destination} on ${this.ifname}`;
+    const dest = parseIp(p.destination);
+    if (dest === undefined || dest.family !== this.family) {
+      t = {
+        operation,
+        error: `destination '${p.destination}' is not an IPv${this.family} address`,
+        multicast: false,
+        flags: 0,
+        sockaddr: new Uint8Array(0),
+      };
+    } else {
+      const multicast = isMulticast(dest);
+      const linkScope = this.family === 6 && (multicast || isLinkLocal6(dest));
+      t = {
+        operation,
+        error: undefined,
+        multicast,
+        flags: MSG_DONTWAIT | (multicast ? MSG_DONTROUTE : 0),
+        sockaddr: sockaddr(dest.bytes, 0, linkScope ? this.ifindex : 0),
+      };
+    }
+    if (this.#targets.size >= MAX_TARGETS) this.#targets.clear();
+    this.#targets.set(p.destination, t);
+    return t;
   }
 }
