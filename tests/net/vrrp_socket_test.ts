@@ -210,6 +210,18 @@ Deno.test(
       );
       assert(["ENODEV", "ENXIO"].includes(error.code), `unexpected ${error.code}`);
       assertEquals([sender.sent, sender.failures], [0, 1]);
+      // A destination of the other family is refused (every time), naming it.
+      for (let i = 0; i < 2; i++) {
+        let wrong: unknown;
+        try {
+          sender.send({ data: new Uint8Array(40), destination: "ff02::12" });
+        } catch (e) {
+          wrong = e;
+        }
+        assert(wrong instanceof RangeError, `expected a RangeError, got ${wrong}`);
+        assertStringIncludes(wrong.message, "destination 'ff02::12' is not an IPv4 address");
+      }
+      assertEquals([sender.sent, sender.failures], [0, 3]);
     } finally {
       sender.close();
     }
