@@ -1,9 +1,9 @@
 /**
  * The interface and address monitor: an rtnetlink socket subscribed to link, IPv4-address
  * and IPv6-address events, turned into typed events for the daemon (interface up/down and
- * vanished interfaces for FAULT, spec/vrrp.md §3.7 and §3.13; VIPs deleted behind kad's
- * back, §3.17 `no_track`). Also the link queries the daemon needs at start-up (a snapshot
- * to compare events against).
+ * vanished interfaces for FAULT, spec/vrrp.md §3.7 and §3.13; the addresses of each
+ * interface, for the source address and `kad dump`). Also the link queries the daemon needs
+ * at start-up (a snapshot to compare events against).
  *
  * Owns parsing RTM_NEWLINK/RTM_DELLINK and reading the event socket until it is empty.
  * It keeps no interface table and takes no decision: the daemon does. When the kernel had
