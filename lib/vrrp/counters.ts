@@ -8,13 +8,27 @@
 import type { RejectReason } from "./receive.ts";
 
 /** The auth_hmac counters (§2.3.8), one per authentication-extension rejection. */
-const AUTH_EXT_COUNTERS = [
+export const AUTH_EXT_COUNTERS = [
+  /** No trailer and the mode is `enforce`. */
   "auth_ext_missing",
+  /** Scheme id or reserved bytes wrong. */
   "auth_ext_malformed",
+  /** No configured key has the trailer's key id. */
   "auth_ext_unknown_key",
+  /** HMAC does not verify. */
   "auth_ext_invalid_hmac",
+  /** Timestamp outside the freshness window. */
   "auth_ext_stale",
+  /** Sequence not after the sender's last accepted one. */
   "auth_ext_replay",
+] as const;
+
+/** Every authentication counter, in the order of §6.4: legacy ones, then auth_hmac's. */
+export const AUTH_COUNTERS = [
+  "invalid_authtype",
+  "authtype_mismatch",
+  "auth_failure",
+  ...AUTH_EXT_COUNTERS,
 ] as const;
 
 /** The counters keepalived prints, in the order of the JSON `stats` object (§6.5). */
@@ -28,10 +42,7 @@ export const STATS_COUNTERS = [
   "ip_ttl_err",
   "invalid_type_rcvd",
   "addr_list_err",
-  "invalid_authtype",
-  "authtype_mismatch",
-  "auth_failure",
-  ...AUTH_EXT_COUNTERS,
+  ...AUTH_COUNTERS,
   "pri_zero_rcvd",
   "pri_zero_sent",
 ] as const;

@@ -11,7 +11,7 @@
  */
 import { formatIPv4, formatIPv6 } from "../net/ipaddr.ts";
 import { matchIPv4Checksum } from "./checksum.ts";
-import { type CounterName, rejectionCounters } from "./counters.ts";
+import { AUTH_EXT_COUNTERS, type CounterName, rejectionCounters } from "./counters.ts";
 import {
   advertHasAddress,
   AUTH_AH,
@@ -56,18 +56,7 @@ export type LegacyAuthView =
 
 /** The per-reason results of an authentication extension (auth_hmac, §2.3.8). */
 export const AUTH_EXT_REASONS = [
-  /** No trailer and the mode is `enforce`. */
-  "auth_ext_missing",
-  /** Scheme id or reserved bytes wrong. */
-  "auth_ext_malformed",
-  /** No configured key has the trailer's key id. */
-  "auth_ext_unknown_key",
-  /** HMAC does not verify. */
-  "auth_ext_invalid_hmac",
-  /** Timestamp outside the freshness window. */
-  "auth_ext_stale",
-  /** Sequence not after the sender's last accepted one. */
-  "auth_ext_replay",
+  ...AUTH_EXT_COUNTERS,
   /** Unicast instance, source is not a configured peer (checked before any HMAC work). */
   "auth_ext_not_peer",
 ] as const;

@@ -16,6 +16,7 @@ import { virtualAddressLine } from "../config/schema/vrrp_address.ts";
 import { virtualRouteLine } from "../config/schema/vrrp_route.ts";
 import { virtualRuleLine } from "../config/schema/vrrp_rule.ts";
 import {
+  AUTH_COUNTERS,
   type CounterName,
   SNMP_ONLY_COUNTERS,
   STATS_COUNTERS,
@@ -307,19 +308,6 @@ export interface StatsDocument {
     }
   >;
 }
-
-/** The authentication counters, in the order of §6.4. */
-export const AUTH_COUNTERS = [
-  "invalid_authtype",
-  "authtype_mismatch",
-  "auth_failure",
-  "auth_ext_missing",
-  "auth_ext_malformed",
-  "auth_ext_unknown_key",
-  "auth_ext_invalid_hmac",
-  "auth_ext_stale",
-  "auth_ext_replay",
-] as const satisfies readonly CounterName[];
 
 export type AuthCounter = typeof AUTH_COUNTERS[number];
 
