@@ -793,21 +793,23 @@ export class VrrpEngine {
     }
     let target: Bound | undefined;
     let sameVrid = 0;
-    const from = formatIp({ family: rx.family, bytes: peek.source });
+    // The sender as text, needed only to tell unicast instances sharing a VRID apart.
+    let fromText: string | undefined;
+    const from = () => (fromText ??= formatIp({ family: rx.family, bytes: peek.source }));
     for (const b of rx.members) {
       if (b.spec.vrid !== peek.vrid) continue;
       sameVrid++;
       // Unicast instances sharing a VRID are told apart by their peers (§1.5).
-      if (target === undefined || b.spec.peers.some((q) => q.address === from)) target = b;
+      if (target === undefined || b.spec.peers.some((q) => q.address === from())) target = b;
     }
     if (target === undefined) {
       this.stats.unknownVrid++;
       this.#log.detail(
-        `VRRP packet for VRID ${peek.vrid} from ${from} on ${rx.ifname}: no such instance`,
+        `VRRP packet for VRID ${peek.vrid} from ${from()} on ${rx.ifname}: no such instance`,
       );
       return;
     }
-    if (sameVrid > 1 && !target.spec.peers.some((q) => q.address === from)) {
+    if (sameVrid > 1 && !target.spec.peers.some((q) => q.address === from())) {
       this.stats.unknownVrid++;
       return;
     }

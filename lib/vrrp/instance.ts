@@ -383,6 +383,8 @@ export class Instance {
   readonly #logged = new Map<string, number>();
   /** The VIPs are installed (add_vips done, remove_vips not yet). */
   #installed = false;
+  /** The last master address parsed for the receive checks (see `#masterBytes`). */
+  #master: { text: string; bytes: Uint8Array | undefined } | undefined;
   /** The time of the latest step (µs): no event is stepped before it. */
   #lastUs = 0;
   /** When the state last changed (the io clock, µs); null before the first change. */
@@ -579,9 +581,7 @@ export class Instance {
   ): ReceiveOutcome {
     const view = this.#view;
     view.effectivePriority = this.#fsm.effectivePriority;
-    view.masterAddress = this.#fsm.masterAddress === null
-      ? undefined
-      : parseIp(this.#fsm.masterAddress)?.bytes;
+    view.masterAddress = this.#masterBytes(this.#fsm.masterAddress);
     const r = validateAdvert(packet, view, wallClockMs);
     bumpCounters(this.counters, r.counters);
     const from = r.ok ? formatIp({ family: r.advert.family, bytes: r.advert.source }) : undefined;
@@ -605,6 +605,16 @@ export class Instance {
       advertIntUs: r.advert.advertIntervalUs,
     }, arrivedUs);
     return { accepted: true };
+  }
+
+  /** The master's address as bytes, parsed once per master rather than per advert. */
+  #masterBytes(master: string | null): Uint8Array | undefined {
+    if (master === null) return undefined;
+    const m = this.#master;
+    if (m !== undefined && m.text === master) return m.bytes;
+    const bytes = parseIp(master)?.bytes;
+    this.#master = { text: master, bytes };
+    return bytes;
   }
 
   /** The own interface went up or down (§3.7). */

@@ -348,22 +348,24 @@ export function validateAdvert(
   }
   const vrid = d.ok ? d.advert.vrid : d.vrid;
   const source = d.ok ? d.advert.source : d.source;
-  const from = addr(family, source);
+  // The sender as text, for log lines only: accepted adverts never need it.
+  let fromText: string | undefined;
+  const from = () => (fromText ??= addr(family, source));
   if (vrid === undefined) {
     return reject(
       "too_short",
-      `VRRP packet from ${from} too short: ${d.ok ? 0 : d.received} bytes, expected ${
+      `VRRP packet from ${from()} too short: ${d.ok ? 0 : d.received} bytes, expected ${
         d.ok ? 0 : d.expected
       }`,
     );
   }
   if (vrid !== view.vrid) {
-    return reject("vrid_mismatch", `Received VRID ${vrid} from ${from}, expected ${view.vrid}`);
+    return reject("vrid_mismatch", `Received VRID ${vrid} from ${from()}, expected ${view.vrid}`);
   }
   if (packet.family === 6 && isMulticast(6, packet.destination) === unicast) {
     return reject(
       "ipv6_destination_mismatch",
-      `Discarding advert from ${from} to ${addr(6, packet.destination)}: ${
+      `Discarding advert from ${from()} to ${addr(6, packet.destination)}: ${
         unicast ? "multicast destination for a unicast" : "unicast destination for a multicast"
       } instance`,
     );
@@ -376,8 +378,8 @@ export function validateAdvert(
       return reject(
         "ah_mismatch",
         ahPresent
-          ? `Received an IPsec AH advert from ${from} but auth_type is not AH`
-          : `Received an advert without IPsec AH from ${from} but auth_type is AH`,
+          ? `Received an IPsec AH advert from ${from()} but auth_type is not AH`
+          : `Received an advert without IPsec AH from ${from()} but auth_type is AH`,
       );
     }
   }
@@ -387,7 +389,7 @@ export function validateAdvert(
     const which = d.error === "too_long" ? "too_long" : "too_short";
     return reject(
       which,
-      `VRRP packet from ${from} ${
+      `VRRP packet from ${from()} ${
         which === "too_long" ? "too long" : "too short"
       }: ${d.received} bytes, expected ${d.expected}`,
     );
@@ -398,7 +400,7 @@ export function validateAdvert(
   if (!unicast && a.ttl !== undefined && a.ttl !== VRRP_TTL) {
     return reject(
       "ttl_not_255",
-      `Invalid TTL/HL from ${from}: received ${a.ttl}, expected ${VRRP_TTL}`,
+      `Invalid TTL/HL from ${from()}: received ${a.ttl}, expected ${VRRP_TTL}`,
     );
   }
 
@@ -406,7 +408,7 @@ export function validateAdvert(
   if (a.version !== view.version) {
     return reject(
       "version_mismatch",
-      `Wrong VRRP version from ${from}: received ${a.version}, expected ${view.version}`,
+      `Wrong VRRP version from ${from()}: received ${a.version}, expected ${view.version}`,
     );
   }
 
@@ -415,7 +417,7 @@ export function validateAdvert(
   if (ext !== undefined) {
     const v = ext.check(a, now);
     if (!v.ok) {
-      return reject(v.reason, v.log ?? `${DEFAULT_AUTH_EXT_LOG[v.reason]} ${from}`);
+      return reject(v.reason, v.log ?? `${DEFAULT_AUTH_EXT_LOG[v.reason]} ${from()}`);
     }
     if (v.warning !== undefined) {
       (warnings ??= []).push({ kind: "auth_ext_clock_skew", log: v.warning });
@@ -427,7 +429,7 @@ export function validateAdvert(
     if (a.authType > AUTH_AH) {
       return reject(
         "invalid_auth_type",
-        `Invalid authentication type ${a.authType} from ${from}`,
+        `Invalid authentication type ${a.authType} from ${from()}`,
         warnings,
       );
     }
@@ -435,7 +437,7 @@ export function validateAdvert(
     if (a.authType !== auth.type) {
       return reject(
         "auth_type_mismatch",
-        `Received authentication type ${a.authType} from ${from}, expecting ${auth.type}`,
+        `Received authentication type ${a.authType} from ${from()}, expecting ${auth.type}`,
         warnings,
       );
     }
@@ -443,7 +445,7 @@ export function validateAdvert(
       if (a.authData === undefined || !constantTimeEqual(a.authData, auth.password)) {
         return reject(
           "auth_pass_mismatch",
-          `Received an incorrect authentication password from ${from}`,
+          `Received an incorrect authentication password from ${from()}`,
           warnings,
         );
       }
@@ -451,7 +453,7 @@ export function validateAdvert(
       if (a.ah.nextHeader !== IPPROTO_VRRP) {
         return reject(
           "ah_next_header",
-          `IPsec AH next header ${a.ah.nextHeader} from ${from} is not VRRP (${IPPROTO_VRRP})`,
+          `IPsec AH next header ${a.ah.nextHeader} from ${from()} is not VRRP (${IPPROTO_VRRP})`,
           warnings,
         );
       }
@@ -459,7 +461,7 @@ export function validateAdvert(
       if (!v.ok) {
         return reject(
           "ah_failure",
-          v.log ?? `IPsec AH authentication of the advert from ${from} failed`,
+          v.log ?? `IPsec AH authentication of the advert from ${from()} failed`,
           warnings,
         );
       }
@@ -467,7 +469,7 @@ export function validateAdvert(
     if (a.advertIntervalUs !== view.advertIntervalUs) {
       return reject(
         "v2_interval_mismatch",
-        `Advertisement interval mismatch from ${from}: mine ${
+        `Advertisement interval mismatch from ${from()}: mine ${
           intervalText(2, view.advertIntervalUs)
         }, received ${intervalText(2, a.advertIntervalUs)}`,
         warnings,
@@ -479,7 +481,7 @@ export function validateAdvert(
   if (a.type !== VRRP_TYPE_ADVERT) {
     return reject(
       "invalid_type",
-      `Invalid packet type ${a.type} from ${from}, expected ${VRRP_TYPE_ADVERT}`,
+      `Invalid packet type ${a.type} from ${from()}, expected ${VRRP_TYPE_ADVERT}`,
       warnings,
     );
   }
@@ -490,7 +492,7 @@ export function validateAdvert(
     if (a.ip.totalLength !== got && a.ip.totalLength !== got - a.padding) {
       return reject(
         "ip_length_mismatch",
-        `IP total length ${a.ip.totalLength} from ${from} does not match the ${got} bytes received`,
+        `IP total length ${a.ip.totalLength} from ${from()} does not match the ${got} bytes received`,
         warnings,
       );
     }
@@ -500,7 +502,7 @@ export function validateAdvert(
   if (view.version === 3 && a.advertIntervalUs !== view.advertIntervalUs) {
     (warnings ??= []).push({
       kind: "interval_mismatch",
-      log: `Advertisement interval mismatch from ${from}: mine ${
+      log: `Advertisement interval mismatch from ${from()}: mine ${
         intervalText(3, view.advertIntervalUs)
       }, received ${intervalText(3, a.advertIntervalUs)}`,
     });
@@ -526,13 +528,13 @@ export function validateAdvert(
       if (!old) {
         return reject(
           "invalid_checksum",
-          `Invalid VRRPv${a.version} checksum from ${from}`,
+          `Invalid VRRPv${a.version} checksum from ${from()}`,
           warnings,
         );
       }
       (warnings ??= []).push({
         kind: "old_unicast_checksum",
-        log: `Setting unicast VRRPv3 checksum to old version (peer ${from})`,
+        log: `Setting unicast VRRPv3 checksum to old version (peer ${from()})`,
       });
     }
   }
@@ -542,8 +544,8 @@ export function validateAdvert(
     return reject(
       "destination_mismatch",
       unicast
-        ? `Received a multicast advert from ${from} for a unicast instance`
-        : `Received a unicast advert from ${from} for a multicast instance`,
+        ? `Received a multicast advert from ${from()} for a unicast instance`
+        : `Received a unicast advert from ${from()} for a multicast instance`,
       warnings,
     );
   }
@@ -552,7 +554,7 @@ export function validateAdvert(
   if (view.ownerIgnoreAdverts && view.effectivePriority === PRIORITY_OWNER) {
     return reject(
       "owner_ignore_adverts",
-      `Ignoring the advert from ${from}: address owner with owner_ignore_adverts`,
+      `Ignoring the advert from ${from()}: address owner with owner_ignore_adverts`,
       warnings,
     );
   }
@@ -564,7 +566,7 @@ export function validateAdvert(
     (warnings ??= []).push({
       kind: "address_count_mismatch",
       log:
-        `Received an invalid ip number count ${a.count} from ${from}, expected ${view.vips.length}`,
+        `Received an invalid ip number count ${a.count} from ${from()}, expected ${view.vips.length}`,
     });
   } else if (
     !(view.skipCheckAdvAddr && view.masterAddress !== undefined &&
@@ -577,7 +579,7 @@ export function validateAdvert(
           kind: "address_missing",
           log: `Address ${
             addr(family, vip)
-          } of VRID ${view.vrid} is not in the advert from ${from}`,
+          } of VRID ${view.vrid} is not in the advert from ${from()}`,
         });
         break;
       }
@@ -597,7 +599,7 @@ export function validateAdvert(
     if (peer === undefined) {
       return reject(
         "not_unicast_peer",
-        `Advert source ${from} is not a unicast peer`,
+        `Advert source ${from()} is not a unicast peer`,
         warnings,
         extra,
       );
@@ -605,7 +607,7 @@ export function validateAdvert(
     if (a.ttl !== undefined && (a.ttl < peer.minTtl || a.ttl > peer.maxTtl)) {
       return reject(
         "peer_ttl_out_of_range",
-        `TTL/HL ${a.ttl} from unicast peer ${from} is outside min_ttl ${peer.minTtl} to max_ttl ${peer.maxTtl}`,
+        `TTL/HL ${a.ttl} from unicast peer ${from()} is outside min_ttl ${peer.minTtl} to max_ttl ${peer.maxTtl}`,
         warnings,
         extra,
       );
