@@ -11,6 +11,7 @@
 import type { Family } from "../net/ipaddr.ts";
 import { internetChecksum } from "../net/inet_checksum.ts";
 import { ipv4AdvertChecksum, writeChecksum } from "./checksum.ts";
+import { US_PER_CS, US_PER_S, V2_MAX_ADVERT_S, V3_MAX_ADVERT_CS } from "./timers.ts";
 
 export type { Family };
 
@@ -56,10 +57,6 @@ export const AH_HEADER_LENGTH = 24;
 export const ETHERNET_HEADER_LENGTH = 14;
 /** TOS / traffic class of adverts: precedence "internetwork control" (DSCP CS6). */
 export const VRRP_TOS = 0xc0;
-/** VRRPv2 advert interval range on the wire, seconds. */
-export const V2_INTERVAL_MAX = 255;
-/** VRRPv3 advert interval range on the wire, centiseconds (12 bits). */
-export const V3_INTERVAL_MAX = 4095;
 
 /** Address length for a family. */
 export function addressLength(family: Family): 4 | 16 {
@@ -104,8 +101,8 @@ export function vmacAddress(family: Family, vrid: number): Uint8Array {
  * ```
  */
 export function advertIntervalToWire(version: 2 | 3, us: number): number {
-  const v = version === 2 ? Math.round(us / 1_000_000) : Math.round(us / 10_000);
-  const max = version === 2 ? V2_INTERVAL_MAX : V3_INTERVAL_MAX;
+  const v = version === 2 ? Math.round(us / US_PER_S) : Math.round(us / US_PER_CS);
+  const max = version === 2 ? V2_MAX_ADVERT_S : V3_MAX_ADVERT_CS;
   if (!(v >= 1 && v <= max)) {
     const range = version === 2 ? "1 to 255 s" : "0.01 to 40.95 s";
     throw new RangeError(
@@ -117,7 +114,7 @@ export function advertIntervalToWire(version: 2 | 3, us: number): number {
 
 /** A wire interval (seconds for VRRPv2, centiseconds otherwise) in µs. */
 export function advertIntervalFromWire(version: number, value: number): number {
-  return version === 2 ? value * 1_000_000 : value * 10_000;
+  return version === 2 ? value * US_PER_S : value * US_PER_CS;
 }
 
 // ---- legacy authentication data (§2.1) ----
@@ -295,11 +292,11 @@ export function encodeAdvertInto(
   out[offset + 2] = spec.priority;
   out[offset + 3] = n;
   if (spec.version === 2) {
-    checkByte("VRRPv2 advert interval", spec.advertInterval, 1, V2_INTERVAL_MAX);
+    checkByte("VRRPv2 advert interval", spec.advertInterval, 1, V2_MAX_ADVERT_S);
     out[offset + 4] = authType;
     out[offset + 5] = spec.advertInterval;
   } else {
-    checkByte("VRRPv3 advert interval (centiseconds)", spec.advertInterval, 1, V3_INTERVAL_MAX);
+    checkByte("VRRPv3 advert interval (centiseconds)", spec.advertInterval, 1, V3_MAX_ADVERT_CS);
     // 4 reserved bits sent as zero, then 12 bits of centiseconds.
     out[offset + 4] = spec.advertInterval >> 8;
     out[offset + 5] = spec.advertInterval & 0xff;
