@@ -130,6 +130,21 @@ export function formatIPv6(b: Uint8Array): string {
   return `${left}::${right}`;
 }
 
+/** True when two byte strings (addresses) are the same. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Orders addresses as unsigned big-endian numbers (negative, 0 or positive; shorter first). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  }
+  return a.length - b.length;
+}
+
 /** True for 224.0.0.0/4 or ff00::/8. */
 export function isMulticast(a: IpAddress): boolean {
   return a.family === 4 ? ((a.bytes[0] as number) & 0xf0) === 0xe0 : a.bytes[0] === 0xff;

@@ -12,7 +12,7 @@
  * lib/vrrp/serial64.ts. Pure: the clocks are injected, nothing is logged or counted here
  * (the verdict carries the reason and the log text), and no key material leaves the ring.
  */
-import { formatIPv4, formatIPv6 } from "../net/ipaddr.ts";
+import { bytesEqual, formatIPv4, formatIPv6 } from "../net/ipaddr.ts";
 import type { KeyRing } from "./key_ring.ts";
 import type { DecodedAdvert, Family } from "./packet.ts";
 import type { AuthExtensionView, AuthExtReason, AuthExtVerdict } from "./receive.ts";
@@ -215,12 +215,6 @@ interface Observation {
   lastOutcome: PeerOutcome;
   lastKeyId: number | undefined;
   lastAtUs: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const OK: AuthExtVerdict = Object.freeze({ ok: true });
@@ -547,7 +541,7 @@ export class AuthHmac implements AuthExtensionView {
 
   #peerIndex(source: Uint8Array): number {
     const peers = this.identity.unicastPeers;
-    for (let i = 0; i < peers.length; i++) if (sameBytes(peers[i] as Uint8Array, source)) return i;
+    for (let i = 0; i < peers.length; i++) if (bytesEqual(peers[i] as Uint8Array, source)) return i;
     return -1;
   }
 
@@ -556,7 +550,7 @@ export class AuthHmac implements AuthExtensionView {
     const use = ++this.#useCount;
     let lru: Sender | undefined;
     for (const s of this.#slots) {
-      if (sameBytes(s.address, source)) {
+      if (bytesEqual(s.address, source)) {
         s.used = use;
         return s;
       }
@@ -594,7 +588,7 @@ export class AuthHmac implements AuthExtensionView {
         this.#observed[peer] = o;
       }
     } else {
-      o = this.#observed.find((x) => x !== undefined && sameBytes(x.address, source));
+      o = this.#observed.find((x) => x !== undefined && bytesEqual(x.address, source));
       if (o === undefined) {
         o = {
           address: source.slice(),

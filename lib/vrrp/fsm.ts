@@ -15,7 +15,7 @@
  * other instances — sync groups (§3.12) and reloads (§3.8) belong to a layer above that
  * feeds it events.
  */
-import { parseIp } from "../net/ipaddr.ts";
+import { compareBytes, parseIp } from "../net/ipaddr.ts";
 import {
   computePriority,
   MAX_NON_OWNER_PRIORITY,
@@ -319,11 +319,7 @@ export function compareAddresses(a: string, b: string): -1 | 0 | 1 {
   if (x === undefined || y === undefined || x.family !== y.family) {
     return a < b ? -1 : a > b ? 1 : 0;
   }
-  for (let i = 0; i < x.bytes.length; i++) {
-    const d = (x.bytes[i] as number) - (y.bytes[i] as number);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
+  return Math.sign(compareBytes(x.bytes, y.bytes)) as -1 | 0 | 1;
 }
 
 /**
@@ -768,7 +764,12 @@ class Step {
       this.arm("advert", this.now + c.advertIntUs);
       return;
     }
-    const cmp = s.sourceAddress === null ? 1 : compareAddresses(e.from, s.sourceAddress);
+    // The address tie-break (§3.5) only matters between equal priorities.
+    const cmp = e.priority !== own
+      ? 0
+      : s.sourceAddress === null
+      ? 1
+      : compareAddresses(e.from, s.sourceAddress);
     const higher = e.priority > own || (e.priority === own && cmp > 0);
     if (higher && c.higherPrioSendAdvert) this.sendAdvert(own);
     if (e.priority === own && cmp === 0) {

@@ -20,7 +20,7 @@ import type { RouteEntry } from "../config/schema/vrrp_route.ts";
 import type { RuleEntry } from "../config/schema/vrrp_rule.ts";
 import type { TrackKind } from "../config/schema/vrrp_track.ts";
 import { effectiveGlobals } from "../config/schema/vrrp_check.ts";
-import { type Family, formatIp, parseIp } from "../net/ipaddr.ts";
+import { compareBytes, type Family, formatIp, parseIp } from "../net/ipaddr.ts";
 import { AhAuth, AhSequence, encodeAhDatagram, setAhSequence } from "./auth_ah.ts";
 import {
   AUTH_HMAC_TRAILER_LENGTH,
@@ -973,14 +973,6 @@ function ownKeys(
     if (k !== undefined) out.set(id, k);
   }
   return out;
-}
-
-/** Compares two addresses as unsigned big-endian numbers. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  }
-  return a.length - b.length;
 }
 
 function bytesOf(text: string, family: Family): Uint8Array {

@@ -9,7 +9,7 @@
  * lib/vrrp/counters.ts's. Legacy AH and auth_hmac verification plug in through
  * `LegacyAuthView` and `AuthExtensionView`; their cryptography is not here.
  */
-import { formatIPv4, formatIPv6 } from "../net/ipaddr.ts";
+import { bytesEqual, formatIPv4, formatIPv6, isMulticast } from "../net/ipaddr.ts";
 import { matchIPv4Checksum } from "./checksum.ts";
 import { AUTH_EXT_COUNTERS, type CounterName, rejectionCounters } from "./counters.ts";
 import {
@@ -243,22 +243,12 @@ function addr(family: Family, bytes: Uint8Array | undefined): string {
   return family === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Compares every byte whatever the first difference (§2.1: constant time). */
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
-}
-
-function isMulticast(family: Family, a: Uint8Array): boolean {
-  return family === 4 ? ((a[0] as number) & 0xf0) === 0xe0 : a[0] === 0xff;
 }
 
 function intervalText(version: number, us: number): string {
@@ -362,7 +352,7 @@ export function validateAdvert(
   if (vrid !== view.vrid) {
     return reject("vrid_mismatch", `Received VRID ${vrid} from ${from()}, expected ${view.vrid}`);
   }
-  if (packet.family === 6 && isMulticast(6, packet.destination) === unicast) {
+  if (packet.family === 6 && isMulticast({ family: 6, bytes: packet.destination }) === unicast) {
     return reject(
       "ipv6_destination_mismatch",
       `Discarding advert from ${from()} to ${addr(6, packet.destination)}: ${
@@ -540,7 +530,7 @@ export function validateAdvert(
   }
 
   // Step 15: destination kind matches the mode.
-  if (family === 4 && isMulticast(4, a.destination) === unicast) {
+  if (family === 4 && isMulticast({ family: 4, bytes: a.destination }) === unicast) {
     return reject(
       "destination_mismatch",
       unicast
@@ -570,7 +560,7 @@ export function validateAdvert(
     });
   } else if (
     !(view.skipCheckAdvAddr && view.masterAddress !== undefined &&
-      sameBytes(view.masterAddress, a.source))
+      bytesEqual(view.masterAddress, a.source))
   ) {
     for (const vip of view.vips) {
       if (!advertHasAddress(a, vip)) {
@@ -590,7 +580,7 @@ export function validateAdvert(
   if (unicast && view.checkUnicastSrc) {
     let peer: PeerView | undefined;
     for (const p of view.unicastPeers) {
-      if (sameBytes(p.address, a.source)) {
+      if (bytesEqual(p.address, a.source)) {
         peer = p;
         break;
       }

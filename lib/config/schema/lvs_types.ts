@@ -11,6 +11,7 @@ import type { Token } from "../ast.ts";
 import type { ParseContext, ValueType } from "../schema.ts";
 import { optBool, parseIntArg, quoteIfNeeded, UINT32_MAX } from "../types.ts";
 import {
+  compareBytes,
   type Family,
   formatIp,
   hostBitsZero,
@@ -146,14 +147,6 @@ export type VsgEntry =
   | { kind: "range"; first: string; last: string; port: number }
   | { kind: "fwmark"; fwmark: number; family?: Family };
 
-function bytesCompare(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /** True when two IPv6 addresses differ only in their last 16-bit group. */
 function sameUpper112(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 14; i++) if (a[i] !== b[i]) return false;
@@ -206,7 +199,7 @@ function parseRangeWord(
     if (!end || end.family !== a.family) {
       return bad(`the range end '${endText}' is not an IPv${a.family} address`);
     }
-    if (bytesCompare(end.bytes, a.bytes) < 0) return bad("the range end is less than its start");
+    if (compareBytes(end.bytes, a.bytes) < 0) return bad("the range end is less than its start");
   } else {
     const isV4 = a.family === 4;
     const ok = isV4 ? /^[0-9]{1,3}$/.test(endText) : /^[0-9a-fA-F]{1,4}$/.test(endText);
@@ -224,7 +217,7 @@ function parseRangeWord(
       bytes[14] = v >> 8;
       bytes[15] = v & 0xff;
     }
-    if (bytesCompare(bytes, a.bytes) <= 0) {
+    if (compareBytes(bytes, a.bytes) <= 0) {
       return bad("the range end must be greater than its start");
     }
     end = { family: a.family, bytes };
