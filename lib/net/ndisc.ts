@@ -42,6 +42,7 @@ const ND_OPT_TARGET_LINKADDR = 2;
 export const NA_LENGTH = 32;
 /** All-nodes link-local multicast group. */
 export const ALL_NODES = "ff02::1";
+const ALL_NODES_BYTES = parseIPv6(ALL_NODES) as Uint8Array;
 const HOP_LIMIT = 255;
 
 /** The unsolicited NA for `target` (16 bytes) at `mac` (6 bytes), checksum left 0. */
@@ -56,22 +57,6 @@ export function buildUnsolicitedNa(target: Uint8Array, mac: Uint8Array, router: 
   m[25] = 1; // in units of 8 bytes
   m.set(mac, 26);
   return m;
-}
-
-/** The ICMPv6 checksum of `message` from `src` to `dst` (RFC 8200 §8.1 pseudo-header). */
-export function icmp6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
-  let sum = 0;
-  const add16 = (b: Uint8Array) => {
-    for (let i = 0; i < b.length; i += 2) sum += ((b[i] as number) << 8) | (b[i + 1] ?? 0);
-  };
-  add16(src);
-  add16(dst);
-  sum += message.length >>> 16;
-  sum += message.length & 0xffff;
-  sum += IPPROTO_ICMPV6;
-  add16(message);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 /** Whether `ifname` forwards IPv6 (then NAs carry the Router flag); false if unknown. */
@@ -123,7 +108,7 @@ export class NaSender extends CountingSocket {
       sendmsg(
         this.fd,
         buildUnsolicitedNa(target, iface.mac, router),
-        sockaddr(parseIPv6(ALL_NODES) as Uint8Array, 0, iface.ifindex),
+        sockaddr(ALL_NODES_BYTES, 0, iface.ifindex),
         encodeControl([{ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: info }]),
         MSG_DONTWAIT,
       );

@@ -351,12 +351,17 @@ export class Reactor {
     if (this.#closed) throw new Error("The reactor is closed; create a new one");
   }
 
-  /** Runs a callback, logging and counting a throw or a rejection. */
-  #guard(what: string, fn: () => unknown): void {
+  /**
+   * Runs a callback, logging and counting a throw or a rejection. `what` names it in the log
+   * line; a function is only called on failure (the descriptor path runs per packet).
+   */
+  #guard(what: string | (() => string), fn: () => unknown): void {
     const fail = (e: unknown) => {
       this.stats.callbackErrors++;
       this.#log.error(
-        `Reactor: ${what} failed: ${e instanceof Error ? e.message : String(e)}`,
+        `Reactor: ${typeof what === "string" ? what : what()} failed: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
       );
     };
     try {
@@ -386,7 +391,7 @@ export class Reactor {
       const reg = this.#byToken.get(token);
       if (reg === undefined) continue;
       this.stats.dispatched++;
-      this.#guard(`the callback for ${reg.name}`, () => reg.callback(events));
+      this.#guard(() => `the callback for ${reg.name}`, () => reg.callback(events));
     }
   }
 

@@ -8,15 +8,26 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "../_assert.ts";
 import { dumped, hex, inside, opts } from "./_in_netns.ts";
 import { Lab } from "../harness/netns.ts";
-import {
-  buildUnsolicitedNa,
-  icmp6Checksum,
-  ipv6Forwarding,
-  NaSender,
-} from "../../lib/net/ndisc.ts";
+import { buildUnsolicitedNa, ipv6Forwarding, NaSender } from "../../lib/net/ndisc.ts";
 import { Netlink } from "../../lib/net/netlink.ts";
 import { getLink } from "../../lib/net/monitor.ts";
 import { parseIPv6 } from "../../lib/net/ipaddr.ts";
+
+/** A reference ICMPv6 checksum (the kernel computes the real one) of `message` from `src` to `dst` (RFC 8200 §8.1 pseudo-header). */
+function icmp6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
+  let sum = 0;
+  const add16 = (b: Uint8Array) => {
+    for (let i = 0; i < b.length; i += 2) sum += ((b[i] as number) << 8) | (b[i + 1] ?? 0);
+  };
+  add16(src);
+  add16(dst);
+  sum += message.length >>> 16;
+  sum += message.length & 0xffff;
+  sum += 58 /* ICMPv6 */;
+  add16(message);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
 
 function fromHex(h: string): Uint8Array {
   return new Uint8Array((h.match(/../g) ?? []).map((x) => parseInt(x, 16)));
