@@ -6,7 +6,12 @@
 import { DiagClass, DiagnosticSink, type SourceLoc } from "./diagnostic.ts";
 import type { LogicalLine, Node } from "./ast.ts";
 import { type ConfigFs, denoFs } from "./source.ts";
-import { preprocess, type PreprocessResult, preprocessText } from "./preprocess.ts";
+import {
+  preprocess,
+  type PreprocessOptions,
+  type PreprocessResult,
+  preprocessText,
+} from "./preprocess.ts";
 import { TreeBuilder } from "./tree.ts";
 import { BlockParser, emptyBlock, parseBlock } from "./schema.ts";
 import { type KadConfig, rootSchema } from "./schema/root.ts";
@@ -117,20 +122,29 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
     return loadTomlText(text, path, { ...opts, sink });
   }
   const m = loadStreaming(
-    (onLine) =>
-      preprocess(path, {
-        fs,
-        sink,
-        configId: opts.configId ?? defaultConfigId(),
-        env: opts.env ?? envReader(),
-        ...(opts.random ? { random: opts.random } : {}),
-        ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
-        onLine,
-      }),
+    (onLine) => preprocess(path, preprocessOptions(opts, fs, sink, onLine)),
     path,
     sink,
   );
   return { config: m.config, files: m.files, sink };
+}
+
+/** What the preprocessor needs from the load options (one place for their defaults). */
+function preprocessOptions(
+  opts: LoadOptions,
+  fs: PreprocessOptions["fs"],
+  sink: DiagnosticSink,
+  onLine: (line: LogicalLine) => void,
+): PreprocessOptions {
+  return {
+    fs,
+    sink,
+    configId: opts.configId ?? defaultConfigId(),
+    env: opts.env ?? envReader(),
+    ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
+    onLine,
+  };
 }
 
 /** Load keepalived.conf text (tests, fuzzing, benchmarks). */
@@ -138,15 +152,7 @@ export function loadConfigText(text: string, fileName: string, opts: LoadOptions
   const sink = opts.sink ?? new DiagnosticSink();
   const m = loadStreaming(
     (onLine) =>
-      preprocessText(text, fileName, {
-        fs: opts.fs ?? denoFs,
-        sink,
-        configId: opts.configId ?? defaultConfigId(),
-        env: opts.env ?? envReader(),
-        ...(opts.random ? { random: opts.random } : {}),
-        ...(opts.allConfig !== undefined ? { allConfig: opts.allConfig } : {}),
-        onLine,
-      }),
+      preprocessText(text, fileName, preprocessOptions(opts, opts.fs ?? denoFs, sink, onLine)),
     fileName,
     sink,
   );

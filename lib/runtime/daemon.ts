@@ -33,7 +33,7 @@ import { checkGreInterfaces } from "../config/schema/gre.ts";
 import type { KadConfig } from "../config/schema/root.ts";
 import { describeVs } from "../config/schema/lvs_types.ts";
 import { GreKeepaliveManager, specsFromConfig } from "../net/gre_manager.ts";
-import { VrrpEngine } from "../vrrp/engine.ts";
+import { VrrpEngine, zeroEngineStats } from "../vrrp/engine.ts";
 import { ControlServer, ControlSocketError } from "../control/server.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../control/protocol.ts";
 import type { DumpInput } from "../vrrp/snapshot.ts";
@@ -427,7 +427,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       controlSocket: control === undefined ? null : socketPath,
       startedAtMs,
     },
-    engine: engine?.stats ?? ZERO_ENGINE_STATS,
+    engine: engine?.stats ?? zeroEngineStats(),
     loop: reactor.stats,
     control: control?.stats ?? null,
     instances: engine?.instanceSources() ?? [],
@@ -576,15 +576,6 @@ function announce(
 function wallClock(nowUs: number): { nowUs: number; wallMs: number } {
   return { nowUs, wallMs: performance.timeOrigin + nowUs / 1000 };
 }
-
-const ZERO_ENGINE_STATS = {
-  received: 0,
-  truncated: 0,
-  unknownVrid: 0,
-  receiveErrors: 0,
-  socketErrors: 0,
-  lateWakeups: 0,
-} as const;
 
 /** Where the dump files of `config` go (§6.3). */
 export function dumpNaming(config: KadConfig, tmpdir: string = dumpDirectory()): DumpNaming {

@@ -222,9 +222,9 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The VRRP side of `kad run`. */
-export class VrrpEngine {
-  readonly stats: EngineStats = {
+/** Engine counters at zero (a new engine's, and the dump's before the engine runs). */
+export function zeroEngineStats(): EngineStats {
+  return {
     received: 0,
     truncated: 0,
     unknownVrid: 0,
@@ -232,6 +232,11 @@ export class VrrpEngine {
     socketErrors: 0,
     lateWakeups: 0,
   };
+}
+
+/** The VRRP side of `kad run`. */
+export class VrrpEngine {
+  readonly stats: EngineStats = zeroEngineStats();
   readonly #reactor: Reactor;
   readonly #log: Logger;
   readonly #uptimeUs: () => number;

@@ -13,7 +13,10 @@ import { Netlink } from "../../lib/net/netlink.ts";
 import { getLink } from "../../lib/net/monitor.ts";
 import { parseIPv6 } from "../../lib/net/ipaddr.ts";
 
-/** A reference ICMPv6 checksum (the kernel computes the real one) of `message` from `src` to `dst` (RFC 8200 §8.1 pseudo-header). */
+/**
+ * A reference ICMPv6 checksum of `message` from `src` to `dst` (RFC 8200 §8.1 pseudo-header);
+ * the kernel computes the real one.
+ */
 function icmp6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
   let sum = 0;
   const add16 = (b: Uint8Array) => {
