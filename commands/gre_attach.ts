@@ -9,7 +9,7 @@
  */
 import { writeStdout } from "../lib/runtime/output.ts";
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { setLibbpfLogger, XDP_ACTION } from "../ffi/libbpf.ts";
+import { type LibbpfLogLevel, withLibbpfLog, XDP_ACTION } from "../ffi/libbpf.ts";
 import { type GreProgram } from "../lib/net/gre_keepalive.ts";
 import {
   addressText,
@@ -138,20 +138,21 @@ export function greAttach(o: GreAttachOptions): number {
     o.log.error(`kad gre-attach: ${problem}`);
     return EXIT_USAGE;
   }
-  setLibbpfLogger((level, line) => level === "warn" ? o.log.warn(line) : o.log.detail(line));
+  const log = (level: LibbpfLogLevel, line: string) =>
+    level === "warn" ? o.log.warn(line) : o.log.detail(line);
   try {
-    if (o.selftest) return runSelftest(o);
-    if (o.status) return runStatus(o);
-    if (o.detach) return runDetach(o, o.interface as string);
-    return runAttach(o, o.interface as string);
+    return withLibbpfLog(log, () => {
+      if (o.selftest) return runSelftest(o);
+      if (o.status) return runStatus(o);
+      if (o.detach) return runDetach(o, o.interface as string);
+      return runAttach(o, o.interface as string);
+    });
   } catch (e) {
     if (e instanceof GreXdpError) {
       o.log.error(`kad gre-attach: ${e.message}`);
       return EXIT_FAILED;
     }
     throw e;
-  } finally {
-    setLibbpfLogger(null);
   }
 }
 

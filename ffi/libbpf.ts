@@ -155,17 +155,29 @@ const LEVELS: readonly LibbpfLogLevel[] = ["warn", "info", "debug"];
 
 /**
  * Route libbpf's log (verifier output included) to `sink`, one call per line without the
- * trailing newline. `null` silences libbpf.
+ * trailing newline. `null` silences libbpf and frees the callback.
+ *
+ * libbpf keeps one print function for the whole process, and a JavaScript callback may only
+ * run on the thread that made it: another thread calling into libbpf while the callback is
+ * installed (a second isolate, such as `deno test --parallel`'s workers) would call it from
+ * the wrong thread and crash the process. So a callback is installed only around libbpf
+ * calls, with `withLibbpfLog`.
  */
 export function setLibbpfLogger(
   sink: ((level: LibbpfLogLevel, line: string) => void) | null,
 ): void {
   const l = lib();
+  if (sink === null) {
+    l.libbpf_set_print(null);
+    logCallback?.close();
+    logCallback = undefined;
+    return;
+  }
   const buf = new Uint8Array(8192);
   const next = new Deno.UnsafeCallback(
     PRINT_FN,
     (level, fmt, args) => {
-      if (sink === null || fmt === null) return 0;
+      if (fmt === null) return 0;
       const n = c().vsnprintf(buf, BigInt(buf.length), fmt, args);
       const text = readCString(buf, 0, Math.min(Math.max(n, 0), buf.length - 1));
       for (const line of text.replace(/\n$/, "").split("\n")) {
@@ -177,6 +189,19 @@ export function setLibbpfLogger(
   l.libbpf_set_print(next.pointer);
   logCallback?.close();
   logCallback = next;
+}
+
+/** Runs `fn` (synchronous libbpf work) with libbpf's log going to `sink`, then silences it. */
+export function withLibbpfLog<T>(
+  sink: (level: LibbpfLogLevel, line: string) => void,
+  fn: () => T,
+): T {
+  setLibbpfLogger(sink);
+  try {
+    return fn();
+  } finally {
+    setLibbpfLogger(null);
+  }
 }
 
 // ---- objects ----

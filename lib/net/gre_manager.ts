@@ -11,7 +11,7 @@
  * message), never thrown: a missing or refused device is retried on the next round. It
  * never removes a program that is not the one it attached.
  */
-import { setLibbpfLogger } from "../../ffi/libbpf.ts";
+import { type LibbpfLogLevel, withLibbpfLog } from "../../ffi/libbpf.ts";
 import type { GreKeepaliveBlock } from "../config/schema/gre.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { GreProgram, TunnelEndpoints } from "./gre_keepalive.ts";
@@ -100,9 +100,6 @@ export class GreKeepaliveManager {
   /** Attach everything possible now, then keep reconciling until `stop()`. */
   start(): void {
     if (this.#timer !== undefined) return;
-    setLibbpfLogger((level, line) =>
-      level === "warn" ? this.#log.warn(line) : this.#log.detail(line)
-    );
     this.reconcile();
     const timer = setInterval(() => this.reconcile(), this.#intervalMs);
     // The daemon's own loop keeps the process alive; this timer must not.
@@ -117,8 +114,14 @@ export class GreKeepaliveManager {
 
   /** Bring every device to its wanted state once. */
   reconcile(): void {
-    for (const slot of this.#slots) this.#reconcile(slot);
+    withLibbpfLog(this.#libbpfLog, () => {
+      for (const slot of this.#slots) this.#reconcile(slot);
+    });
   }
+
+  /** libbpf's log lines (verifier output included) into the daemon's log. */
+  readonly #libbpfLog = (level: LibbpfLogLevel, line: string) =>
+    level === "warn" ? this.#log.warn(line) : this.#log.detail(line);
 
   #prefix(slot: Slot): string {
     return `gre_keepalive ${slot.spec.interface}:`;
@@ -203,6 +206,10 @@ export class GreKeepaliveManager {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    withLibbpfLog(this.#libbpfLog, () => this.#detachAll());
+  }
+
+  #detachAll(): void {
     for (const slot of this.#slots) {
       if (slot.status !== "attached" || slot.progId === undefined) continue;
       try {
@@ -216,6 +223,5 @@ export class GreKeepaliveManager {
       slot.status = "waiting";
       slot.progId = undefined;
     }
-    setLibbpfLogger(null);
   }
 }
