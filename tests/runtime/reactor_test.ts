@@ -114,7 +114,7 @@ Deno.test(
 );
 
 Deno.test(
-  "timers run within half a millisecond of their deadline, at the median",
+  "timers are not rounded to whole milliseconds: none early, the earliest well inside 0.4 ms",
   opts,
   async () => {
     const reactor = Reactor.create();
@@ -126,8 +126,9 @@ Deno.test(
       await new Promise<void>((done) => {
         const schedule = () => {
           if (lateness.length === 50) return done();
-          // Fractions of a millisecond, which a whole-millisecond timeout cannot hit.
-          const deadline = reactor.now() + 1.3 + (lateness.length % 7) * 0.9;
+          // Delays of 1.3, 2.4 and 3.5 ms: a whole-millisecond timeout rounds each up, so
+          // every one of them would run at least 0.5 ms late.
+          const deadline = reactor.now() + 1.3 + (lateness.length % 3) * 1.1;
           reactor.at(deadline, () => {
             lateness.push(reactor.now() - deadline);
             // Half from a timer callback, half from outside the loop while it waits.
@@ -137,10 +138,13 @@ Deno.test(
         };
         schedule();
       });
+      // Not a speed measurement (bench/ has those, and load moves the median): the
+      // earliest of 50 timers tells sub-millisecond timers from rounded ones whatever
+      // else the machine is doing.
       const sorted = [...lateness].sort((a, b) => a - b);
-      const median = sorted[25] as number;
-      assert(sorted[0] as number >= 0, `a timer ran ${-(sorted[0] as number)} ms early`);
-      assert(median < 0.5, `median lateness ${median.toFixed(3)} ms over 50 timers`);
+      const earliest = sorted[0] as number;
+      assert(earliest >= 0, `a timer ran ${-earliest} ms early`);
+      assert(earliest < 0.4, `the earliest of 50 timers ran ${earliest.toFixed(3)} ms late`);
       assertEquals(reactor.stats.timersFired, 50);
     } finally {
       sentinel.cancel();
