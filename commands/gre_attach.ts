@@ -9,7 +9,7 @@
  */
 import { writeStdout } from "../lib/runtime/output.ts";
 import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { type LibbpfLogLevel, withLibbpfLog, XDP_ACTION } from "../ffi/libbpf.ts";
+import { XDP_ACTION } from "../ffi/libbpf.ts";
 import { type GreProgram } from "../lib/net/gre_keepalive.ts";
 import {
   addressText,
@@ -138,17 +138,14 @@ export function greAttach(o: GreAttachOptions): number {
     o.log.error(`kad gre-attach: ${problem}`);
     return EXIT_USAGE;
   }
-  const log = (level: LibbpfLogLevel, line: string) =>
-    level === "warn" ? o.log.warn(line) : o.log.detail(line);
   try {
-    return withLibbpfLog(log, () => {
-      if (o.selftest) return runSelftest(o);
-      if (o.status) return runStatus(o);
-      if (o.detach) return runDetach(o, o.interface as string);
-      return runAttach(o, o.interface as string);
-    });
+    if (o.selftest) return runSelftest(o);
+    if (o.status) return runStatus(o);
+    if (o.detach) return runDetach(o, o.interface as string);
+    return runAttach(o, o.interface as string);
   } catch (e) {
     if (e instanceof GreXdpError) {
+      for (const line of e.kernelLog) o.log.detail(`kernel: ${line}`);
       o.log.error(`kad gre-attach: ${e.message}`);
       return EXIT_FAILED;
     }

@@ -1,13 +1,13 @@
 /**
  * Bindings to libbpf 1.x (Debian's libbpf1) for kad's XDP programs: open an object from
  * memory, load it, attach/replace/detach/query XDP on an interface, read and write maps,
- * run a program with BPF_PROG_TEST_RUN, and route libbpf's own log to a kad logger
- * (spec/deno-platform.md, "libbpf 1.1.2").
+ * run a program with BPF_PROG_TEST_RUN, and hand the kernel's verifier log of a failed
+ * load to the caller (spec/deno-platform.md, "libbpf 1.1.2").
  *
  * Owns the struct layouts (x86-64) and turning libbpf's negative errno results into
  * `LibbpfError`. It knows nothing about GRE or about which program is which: that is
- * lib/net/gre_xdp.ts. Every call is synchronous; libbpf calls the log callback on the
- * calling thread, inside those calls.
+ * lib/net/gre_xdp.ts. Every call is synchronous, and no call ever runs JavaScript from
+ * inside libbpf (see "logging" below), so any thread may use this module.
  */
 
 /** XDP attach flags (linux/if_link.h). */
@@ -25,9 +25,6 @@ export const XDP_ATTACHED = { NONE: 0, DRV: 1, SKB: 2, HW: 3, MULTI: 4 } as cons
 /** XDP program return codes (linux/bpf.h enum xdp_action). */
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 
-/** libbpf's log levels (enum libbpf_print_level). */
-export type LibbpfLogLevel = "warn" | "info" | "debug";
-
 /** Some errno values callers test for. */
 export const ERRNO = {
   EPERM: 1,
@@ -43,15 +40,21 @@ export const ERRNO = {
   EOPNOTSUPP: 95,
 } as const;
 
-/** A failed libbpf call: `errno` is positive, `op` names the call. */
+/**
+ * A failed libbpf call: `errno` is positive, `op` names the call. `kernelLog` is what the
+ * kernel wrote while refusing a program or its BTF (the verifier's log, one entry per line;
+ * empty when the kernel said nothing).
+ */
 export class LibbpfError extends Error {
   override name = "LibbpfError";
   readonly errno: number;
   readonly op: string;
-  constructor(op: string, errno: number, message: string) {
+  readonly kernelLog: readonly string[];
+  constructor(op: string, errno: number, message: string, kernelLog: readonly string[] = []) {
     super(`${op}: ${message} (errno ${errno})`);
     this.op = op;
     this.errno = errno;
+    this.kernelLog = kernelLog;
   }
 }
 
@@ -59,7 +62,7 @@ const LIBBPF_PATHS = ["libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1"];
 const LIBC_PATH = "libc.so.6";
 
 const libbpfSymbols = {
-  bpf_object__open_mem: { parameters: ["buffer", "usize", "pointer"], result: "pointer" },
+  bpf_object__open_mem: { parameters: ["buffer", "usize", "buffer"], result: "pointer" },
   bpf_object__load: { parameters: ["pointer"], result: "i32" },
   bpf_object__close: { parameters: ["pointer"], result: "void" },
   bpf_object__find_program_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
@@ -76,13 +79,12 @@ const libbpfSymbols = {
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
-  libbpf_set_print: { parameters: ["function"], result: "pointer" },
+  libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
   libbpf_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
 } as const;
 
 const libcSymbols = {
-  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -98,8 +100,10 @@ function lib(): Libbpf {
   let lastError = "";
   for (const path of LIBBPF_PATHS) {
     try {
-      libbpf = Deno.dlopen(path, libbpfSymbols).symbols;
-      return libbpf;
+      const l = Deno.dlopen(path, libbpfSymbols).symbols;
+      silenceLibbpf(l);
+      libbpf = l;
+      return l;
     } catch (e) {
       lastError = e instanceof Error ? e.message : String(e);
     }
@@ -149,83 +153,66 @@ function lastErrno(): number {
 
 // ---- logging ----
 
-const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
-let logCallback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
-const LEVELS: readonly LibbpfLogLevel[] = ["warn", "info", "debug"];
-
 /**
- * Route libbpf's log (verifier output included) to `sink`, one call per line without the
- * trailing newline. `null` silences libbpf and frees the callback.
- *
- * libbpf keeps one print function for the whole process, and a JavaScript callback may only
- * run on the thread that made it: another thread calling into libbpf while the callback is
- * installed (a second isolate, such as `deno test --parallel`'s workers) would call it from
- * the wrong thread and crash the process. So a callback is installed only around libbpf
- * calls, with `withLibbpfLog`.
+ * libbpf keeps one print function for the whole process. A JavaScript callback there may
+ * only run on the thread that made it, and any thread calling into libbpf would call it:
+ * with a second isolate (a Worker, `deno test --parallel`) that crashed the process even
+ * when the callback was installed only around a batch of calls. So kad installs none:
+ * libbpf's print function is NULL (silent) from the moment the library is loaded, and
+ * what its log was needed for, the kernel's verifier and BTF log, is captured through
+ * `bpf_object_open_opts.kernel_log_buf` instead (see `BpfObject.load`). libbpf's errors
+ * still reach the caller as negative errno results, which become `LibbpfError`.
  */
-export function setLibbpfLogger(
-  sink: ((level: LibbpfLogLevel, line: string) => void) | null,
-): void {
-  const l = lib();
-  if (sink === null) {
-    l.libbpf_set_print(null);
-    logCallback?.close();
-    logCallback = undefined;
-    return;
-  }
-  const buf = new Uint8Array(8192);
-  const next = new Deno.UnsafeCallback(
-    PRINT_FN,
-    (level, fmt, args) => {
-      if (fmt === null) return 0;
-      const n = c().vsnprintf(buf, BigInt(buf.length), fmt, args);
-      const text = readCString(buf, 0, Math.min(Math.max(n, 0), buf.length - 1));
-      for (const line of text.replace(/\n$/, "").split("\n")) {
-        sink(LEVELS[level] ?? "debug", line);
-      }
-      return n;
-    },
-  );
-  l.libbpf_set_print(next.pointer);
-  logCallback?.close();
-  logCallback = next;
-}
-
-/** Runs `fn` (synchronous libbpf work) with libbpf's log going to `sink`, then silences it. */
-export function withLibbpfLog<T>(
-  sink: (level: LibbpfLogLevel, line: string) => void,
-  fn: () => T,
-): T {
-  setLibbpfLogger(sink);
-  try {
-    return fn();
-  } finally {
-    setLibbpfLogger(null);
-  }
+function silenceLibbpf(l: Libbpf): void {
+  l.libbpf_set_print(null);
 }
 
 // ---- objects ----
 
+/** `sizeof(struct bpf_object_open_opts)` and offsets in libbpf 1.1 (x86-64, checked with offsetof). */
+const OPEN_OPTS_SIZE = 80;
+const OPEN_OPTS_KERNEL_LOG_BUF = 56;
+const OPEN_OPTS_KERNEL_LOG_SIZE = 64;
+
+/**
+ * Room for the verifier's log of a refused program. libbpf asks the kernel for a log only
+ * after a load failed (kernel_log_level 0), so this costs nothing on success. kad's programs
+ * verify in a few hundred lines; a log longer than this is cut off by the kernel.
+ */
+const KERNEL_LOG_BYTES = 256 * 1024;
+
 /** A libbpf `bpf_object` opened from bytes; `close()` unloads what it loaded. */
 export class BpfObject {
   #ptr: Deno.PointerObject | null;
-  // libbpf keeps pointers into the buffer until the object is closed.
+  // libbpf keeps pointers into both buffers until the object is closed.
   readonly #bytes: Uint8Array;
+  readonly #kernelLog: Uint8Array;
 
-  private constructor(ptr: Deno.PointerObject, bytes: Uint8Array) {
+  private constructor(ptr: Deno.PointerObject, bytes: Uint8Array, kernelLog: Uint8Array) {
     this.#ptr = ptr;
     this.#bytes = bytes;
+    this.#kernelLog = kernelLog;
   }
 
   /** `bpf_object__open_mem`: parse an ELF object (nothing is loaded into the kernel yet). */
   static openMem(bytes: Uint8Array): BpfObject {
     const copy = new Uint8Array(bytes);
-    const ptr = lib().bpf_object__open_mem(copy, BigInt(copy.length), null);
+    const kernelLog = new Uint8Array(KERNEL_LOG_BYTES);
+    const opts = new Uint8Array(OPEN_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(OPEN_OPTS_SIZE), true);
+    v.setBigUint64(
+      OPEN_OPTS_KERNEL_LOG_BUF,
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(kernelLog))),
+      true,
+    );
+    v.setBigUint64(OPEN_OPTS_KERNEL_LOG_SIZE, BigInt(kernelLog.length), true);
+    const ptr = lib().bpf_object__open_mem(copy, BigInt(copy.length), opts);
     if (ptr === null) {
       const errno = lastErrno() || ERRNO.EINVAL;
       throw new LibbpfError("bpf_object__open_mem", errno, errnoMessage(errno));
     }
-    return new BpfObject(ptr, copy);
+    return new BpfObject(ptr, copy, kernelLog);
   }
 
   #self(): Deno.PointerObject {
@@ -258,9 +245,17 @@ export class BpfObject {
     check("bpf_program__set_autoload", lib().bpf_program__set_autoload(this.#program(program), on));
   }
 
-  /** `bpf_object__load`: create the maps and load the programs (the verifier runs here). */
+  /**
+   * `bpf_object__load`: create the maps and load the programs (the verifier runs here).
+   * A refusal carries the kernel's log in `LibbpfError.kernelLog`.
+   */
   load(): void {
-    check("bpf_object__load", lib().bpf_object__load(this.#self()));
+    this.#kernelLog.fill(0);
+    const rc = lib().bpf_object__load(this.#self());
+    if (rc < 0) {
+      const log = readCString(this.#kernelLog).split("\n").filter((l) => l.trim() !== "");
+      throw new LibbpfError("bpf_object__load", -rc, errnoMessage(-rc), log);
+    }
   }
 
   /** The fd of a loaded program (owned by the object). */

@@ -20,7 +20,8 @@ export const MODULE_PATH = `${ROOT}/lib/net/xdp_objects.ts`;
 export const BPF_SOURCES = ["gre_keepalive", "xdp_pass"] as const;
 export type BpfSource = typeof BPF_SOURCES[number];
 
-const CLANG_FLAGS = [
+/** The flags every kad BPF object is compiled with (tests that build their own use them too). */
+export const CLANG_FLAGS = [
   "-O2",
   "-g",
   "-target",

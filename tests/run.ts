@@ -8,16 +8,18 @@ const root = new URL("..", import.meta.url).pathname;
 let passed = 0;
 let failed = 0;
 
-async function step(name: string, args: string[]): Promise<boolean> {
+/** Runs `deno <args>`; returns how it ended ("" for success). */
+async function step(name: string, args: string[]): Promise<string> {
   console.log(`==> ${name}: deno ${args.join(" ")}`);
-  const { code } = await new Deno.Command(deno, {
+  const { code, signal } = await new Deno.Command(deno, {
     args,
     cwd: root,
     stdout: "inherit",
     stderr: "inherit",
     env: { NO_COLOR: "1" },
   }).output();
-  return code === 0;
+  if (signal !== null) return `killed by ${signal}`;
+  return code === 0 ? "" : `exit status ${code}`;
 }
 
 for (
@@ -36,7 +38,7 @@ for (
     ]],
   ] as const
 ) {
-  if (await step(name, [...args])) passed++;
+  if (await step(name, [...args]) === "") passed++;
   else {
     failed++;
     console.log(`FAILED: ${name}`);
@@ -45,7 +47,7 @@ for (
 
 const junit = await Deno.makeTempFile({ suffix: ".xml" });
 const filter = Deno.args.length > 0 ? Deno.args : ["tests/"];
-await step("tests", ["test", "-A", "--parallel", `--junit-path=${junit}`, ...filter]);
+const ended = await step("tests", ["test", "-A", "--parallel", `--junit-path=${junit}`, ...filter]);
 const xml = await Deno.readTextFile(junit).catch(() => "");
 await Deno.remove(junit).catch(() => {});
 // One <testcase> per test (steps are nested testcases of their own); a failure has a
@@ -54,7 +56,8 @@ const cases = xml.match(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g) ?? [];
 let testFailed = 0;
 for (const c of cases) if (/<failure\b/.test(c)) testFailed++;
 if (cases.length === 0) {
-  console.log("FAILED: no test ran (or the junit report is missing)");
+  // deno writes the report at the end: a test process that crashed leaves none.
+  console.log(`FAILED: no test report: the test process ended with ${ended || "success"}`);
   failed++;
 }
 passed += cases.length - testFailed;

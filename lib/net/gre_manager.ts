@@ -11,7 +11,6 @@
  * message), never thrown: a missing or refused device is retried on the next round. It
  * never removes a program that is not the one it attached.
  */
-import { type LibbpfLogLevel, withLibbpfLog } from "../../ffi/libbpf.ts";
 import type { GreKeepaliveBlock } from "../config/schema/gre.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { GreProgram, TunnelEndpoints } from "./gre_keepalive.ts";
@@ -114,14 +113,8 @@ export class GreKeepaliveManager {
 
   /** Bring every device to its wanted state once. */
   reconcile(): void {
-    withLibbpfLog(this.#libbpfLog, () => {
-      for (const slot of this.#slots) this.#reconcile(slot);
-    });
+    for (const slot of this.#slots) this.#reconcile(slot);
   }
-
-  /** libbpf's log lines (verifier output included) into the daemon's log. */
-  readonly #libbpfLog = (level: LibbpfLogLevel, line: string) =>
-    level === "warn" ? this.#log.warn(line) : this.#log.detail(line);
 
   #prefix(slot: Slot): string {
     return `gre_keepalive ${slot.spec.interface}:`;
@@ -187,6 +180,7 @@ export class GreKeepaliveManager {
       slot.error = undefined;
     } catch (e) {
       if (!(e instanceof GreXdpError)) throw e;
+      for (const line of e.kernelLog) this.#log.detail(`${this.#prefix(slot)} kernel: ${line}`);
       this.#fail(slot, e.message);
     }
   }
@@ -206,7 +200,7 @@ export class GreKeepaliveManager {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    withLibbpfLog(this.#libbpfLog, () => this.#detachAll());
+    this.#detachAll();
   }
 
   #detachAll(): void {

@@ -71,9 +71,13 @@ export type GreXdpErrorCode =
 export class GreXdpError extends Error {
   override name = "GreXdpError";
   readonly code: GreXdpErrorCode;
+  /** The kernel's verifier log when it refused a program (for a detail log), else empty. */
+  readonly kernelLog: readonly string[];
   constructor(code: GreXdpErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
+    const cause = options?.cause;
+    this.kernelLog = cause instanceof LibbpfError ? cause.kernelLog : [];
   }
 }
 
@@ -249,10 +253,14 @@ export function loadProgram(program: GreProgram): LoadedProgram {
     };
   } catch (e) {
     obj?.close();
-    if (isLibbpf(e, ERRNO.EINVAL) && e.op === "bpf_object__load") {
+    if (isLibbpf(e) && e.op === "bpf_object__load") {
+      // The verifier's last line says why it refused (spec/deno-platform.md, libbpf).
+      const why = e.kernelLog.at(-1);
       throw new GreXdpError(
         "no-xdp",
-        `the kernel refused to load the ${program} program (${e.message}); is XDP supported by this kernel? libbpf's log (run with -D) has the details`,
+        `the kernel refused to load the ${program} program (${e.message}${
+          why === undefined ? "" : `; the verifier said: ${why}`
+        }); is XDP supported by this kernel? run with -D for the kernel's whole log`,
         { cause: e },
       );
     }
