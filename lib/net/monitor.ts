@@ -1,8 +1,9 @@
 /**
  * The interface and address monitor: an rtnetlink socket subscribed to link, IPv4-address
- * and IPv6-address events, turned into typed events for the daemon (interface up/down and
- * vanished interfaces for FAULT, spec/vrrp.md §3.7 and §3.13; the addresses of each
- * interface, for the source address and `kad dump`). Also the link queries the daemon needs
+ * and IPv6-address events (and, on request, route and rule deletions), turned into typed
+ * events for the daemon (interface up/down and vanished interfaces for FAULT, spec/vrrp.md
+ * §3.7 and §3.13; the addresses of each interface, for the source address and `kad dump`;
+ * deleted VIPs, routes and rules, §3.17). Also the link queries the daemon needs
  * at start-up (a snapshot to compare events against).
  *
  * Owns parsing RTM_NEWLINK/RTM_DELLINK and reading the event socket until it is empty.
@@ -25,8 +26,11 @@ import {
   parseAttributes,
   RTM,
   RTMGRP,
+  RTNLGRP,
 } from "./netlink.ts";
 import { type KernelAddress, parseAddressMessage } from "./addresses.ts";
+import { type KernelRoute, parseRouteMessage } from "./routes.ts";
+import { type KernelRule, parseRuleMessage } from "./rules.ts";
 import type { Reactor } from "../runtime/reactor.ts";
 
 /** Interface flags (linux/if.h IFF_*). */
@@ -83,10 +87,31 @@ export interface KernelLink {
   readonly kind?: string;
 }
 
-/** What the monitor reports. */
+/**
+ * What the monitor reports. `pid` is the netlink port id of the socket whose request made
+ * the change (0 for the kernel's own changes): see `Netlink.portid`. Routes and rules are
+ * reported only once watched (`watchRoutesAndRules`), and only their deletion.
+ */
 export type NetEvent =
   | { readonly kind: "link"; readonly action: "new" | "del"; readonly link: KernelLink }
-  | { readonly kind: "address"; readonly action: "new" | "del"; readonly address: KernelAddress }
+  | {
+    readonly kind: "address";
+    readonly action: "new" | "del";
+    readonly address: KernelAddress;
+    readonly pid: number;
+  }
+  | {
+    readonly kind: "route";
+    readonly action: "del";
+    readonly route: KernelRoute;
+    readonly pid: number;
+  }
+  | {
+    readonly kind: "rule";
+    readonly action: "del";
+    readonly rule: KernelRule;
+    readonly pid: number;
+  }
   | { readonly kind: "overrun" };
 
 /** Parses an RTM_NEWLINK/RTM_DELLINK message. */
@@ -162,6 +187,7 @@ export class NetMonitor {
   readonly stats: MonitorStats = { events: 0, overruns: 0, malformed: 0 };
   readonly #events: NetlinkEvents;
   #reactor: Reactor | undefined;
+  #watchingRoutes = false;
 
   private constructor(events: NetlinkEvents) {
     this.#events = events;
@@ -183,6 +209,18 @@ export class NetMonitor {
 
   get fd(): number {
     return this.#events.fd;
+  }
+
+  /**
+   * Also report deleted routes and rules (IPv4 and IPv6), for the daemon to notice its
+   * virtual routes and rules being removed by someone else (spec/vrrp.md §3.17). Only
+   * joined when a configuration has such objects to track: on a router with a full table,
+   * route events are many. Idempotent.
+   */
+  watchRoutesAndRules(): void {
+    if (this.#watchingRoutes) return;
+    for (const g of Object.values(RTNLGRP)) this.#events.join(g);
+    this.#watchingRoutes = true;
   }
 
   /** Everything queued now, in the kernel's order (non-blocking). */
@@ -255,7 +293,15 @@ function toEvent(m: NetlinkMessage): NetEvent | null | undefined {
     case RTM.DELADDR: {
       const address = parseAddressMessage(m);
       return address &&
-        { kind: "address", action: m.type === RTM.NEWADDR ? "new" : "del", address };
+        { kind: "address", action: m.type === RTM.NEWADDR ? "new" : "del", address, pid: m.pid };
+    }
+    case RTM.DELROUTE: {
+      const route = parseRouteMessage(m);
+      return route && { kind: "route", action: "del", route, pid: m.pid };
+    }
+    case RTM.DELRULE: {
+      const rule = parseRuleMessage(m);
+      return rule && { kind: "rule", action: "del", rule, pid: m.pid };
     }
     default:
       return null;

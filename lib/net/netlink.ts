@@ -20,6 +20,7 @@ import {
 } from "../../ffi/libc.ts";
 import {
   MnlSocket,
+  NETLINK_ADD_MEMBERSHIP,
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
   NETLINK_GET_STRICT_CHK,
@@ -61,6 +62,14 @@ export const RTM = {
   NEWRULE: 32,
   DELRULE: 33,
   GETRULE: 34,
+} as const;
+
+/** rtnetlink multicast group numbers, for `NetlinkEvents.join` (linux/rtnetlink.h RTNLGRP_*). */
+export const RTNLGRP = {
+  IPV4_ROUTE: 7,
+  IPV4_RULE: 8,
+  IPV6_ROUTE: 11,
+  IPV6_RULE: 19,
 } as const;
 
 /** Legacy multicast group bits for `MnlSocket.open` (linux/rtnetlink.h RTMGRP_*). */
@@ -315,6 +324,14 @@ export class Netlink {
     this.#sock.close();
   }
 
+  /**
+   * The socket's netlink port id. The kernel's notifications of a change this socket asked
+   * for carry it as their `pid`, which tells kad's own changes from everyone else's.
+   */
+  get portid(): number {
+    return this.#portid;
+  }
+
   #send(b: MessageBuilder, operation: string): number {
     const seq = this.#seq = (this.#seq + 1) >>> 0;
     try {
@@ -486,6 +503,11 @@ export class NetlinkEvents {
 
   get fd(): number {
     return this.#sock.fd;
+  }
+
+  /** Subscribes to one more multicast group (an `RTNLGRP` number). */
+  join(group: number): void {
+    this.#sock.setOption(NETLINK_ADD_MEMBERSHIP, group);
   }
 
   /**

@@ -37,6 +37,7 @@ import {
   dumpParsed,
   familyByte,
   familyMessage,
+  receivedForm,
   removeEach,
 } from "./rt_common.ts";
 
@@ -189,8 +190,11 @@ function rtmsg(
   return b;
 }
 
+/** The ifindex of an interface by name, or a throw naming `operation` when there is none. */
+export type IndexOf = (ifname: string, operation: string) => number;
+
 function routeMessage(
-  nl: Netlink,
+  indexOf: IndexOf,
   msgType: number,
   nlFlags: number,
   r: RouteEntry,
@@ -235,9 +239,9 @@ function routeMessage(
   if (r.metric !== undefined) b.u32(RTA.PRIORITY, r.metric);
   if (paths.length === 0) {
     if (r.via !== undefined) b.bytes(RTA.GATEWAY, ipBytes(r.via, fam, "gateway"));
-    if (r.dev !== undefined) b.u32(RTA.OIF, nl.linkIndexFor(r.dev, operation));
+    if (r.dev !== undefined) b.u32(RTA.OIF, indexOf(r.dev, operation));
   } else {
-    b.bytes(RTA.MULTIPATH, multipath(nl, fam, paths, operation));
+    b.bytes(RTA.MULTIPATH, multipath(indexOf, fam, paths, operation));
   }
   if (r.realms !== undefined) b.u32(RTA.FLOW, resolveRealms(r.realms));
   if (!adding) return b;
@@ -275,7 +279,7 @@ function putMetrics(b: MessageBuilder, r: RouteEntry): void {
 
 /** RTA_MULTIPATH payload: `struct rtnexthop` (8 bytes) + RTA_GATEWAY/RTA_FLOW per path. */
 function multipath(
-  nl: Netlink,
+  indexOf: IndexOf,
   fam: Family,
   paths: readonly Nexthop[],
   operation: string,
@@ -302,7 +306,7 @@ function multipath(
     v.setUint16(0, len, true);
     p[2] = nh.onlink ? RTNH_F_ONLINK : 0;
     p[3] = (nh.weight ?? 1) - 1;
-    v.setInt32(4, nh.dev === undefined ? 0 : nl.linkIndexFor(nh.dev, operation), true);
+    v.setInt32(4, nh.dev === undefined ? 0 : indexOf(nh.dev, operation), true);
     let off = 8;
     for (const a of attrs) {
       p.set(a, off);
@@ -339,7 +343,15 @@ export function addRoute(nl: Netlink, r: RouteEntry): void {
   const operation = `adding route ${routeText(r)}`;
   const b = buildRequest(
     operation,
-    () => routeMessage(nl, RTM.NEWROUTE, NLM_F.REQUEST | NLM_F.ACK | mode(r), r, true, operation),
+    () =>
+      routeMessage(
+        indexOfOn(nl),
+        RTM.NEWROUTE,
+        NLM_F.REQUEST | NLM_F.ACK | mode(r),
+        r,
+        true,
+        operation,
+      ),
   );
   nl.request(b, operation);
 }
@@ -349,9 +361,35 @@ export function removeRoute(nl: Netlink, r: RouteEntry): void {
   const operation = `removing route ${routeText(r)}`;
   const b = buildRequest(
     operation,
-    () => routeMessage(nl, RTM.DELROUTE, NLM_F.REQUEST | NLM_F.ACK, r, false, operation),
+    () => routeMessage(indexOfOn(nl), RTM.DELROUTE, NLM_F.REQUEST | NLM_F.ACK, r, false, operation),
   );
   nl.request(b, operation);
+}
+
+function indexOfOn(nl: Netlink): IndexOf {
+  return (ifname, operation) => nl.linkIndexFor(ifname, operation);
+}
+
+/**
+ * Whether `k`, a route the kernel reported, is the one `addRoute(r)` installs. Compared are
+ * what keepalived identifies its routes by (family, table, destination and prefix, tos,
+ * metric, output interface; spec/vrrp.md §3.17) and the type and protocol kad gives it;
+ * a metric or an interface the entry leaves to the kernel is not compared. `indexOf`
+ * resolves interface names; an entry naming an interface that does not exist matches
+ * nothing.
+ */
+export function isInstalledRoute(r: RouteEntry, k: KernelRoute, indexOf: IndexOf): boolean {
+  let want: KernelRoute | undefined;
+  try {
+    want = parseRouteMessage(receivedForm(routeMessage(indexOf, RTM.NEWROUTE, 0, r, true, "")));
+  } catch {
+    return false;
+  }
+  return want !== undefined && want.family === k.family && want.dest === k.dest &&
+    want.prefix === k.prefix && want.table === k.table && want.tos === k.tos &&
+    want.type === k.type && want.protocol === k.protocol &&
+    (want.metric === undefined || want.metric === k.metric) &&
+    (want.oif === undefined || want.oif === k.oif);
 }
 
 /** Parses an RTM_NEWROUTE message; undefined for families other than IPv4/IPv6. */

@@ -16,6 +16,7 @@ import {
   type Netlink,
   type NetlinkMessage,
   parseAttributes,
+  parseMessages,
 } from "./netlink.ts";
 
 /** What a cleanup did: what it removed and what failed (each failure names itself). */
@@ -32,6 +33,16 @@ export function familyByte(family: Family | undefined): number {
 /** `e` as an Error, for collecting failures that may be thrown as anything. */
 export function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * A built message as it would be received: lets a module's own parser read back what its
+ * encoder asks the kernel for, to compare with what the kernel reports.
+ */
+export function receivedForm(b: MessageBuilder): NetlinkMessage {
+  const m = parseMessages(b.finish(0))[0];
+  if (m === undefined) throw new Error("a built netlink message did not parse back");
+  return m;
 }
 
 /** Builds a message, reporting a bad name or address (a RangeError) as `operation` failing. */

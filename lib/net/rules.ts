@@ -39,6 +39,7 @@ import {
   dumpParsed,
   familyByte,
   familyMessage,
+  receivedForm,
   removeEach,
 } from "./rt_common.ts";
 
@@ -221,6 +222,28 @@ export function removeRule(nl: Netlink, r: RuleEntry): void {
   const operation = `removing ${ruleText(r)}`;
   const flags = NLM_F.REQUEST | NLM_F.ACK;
   nl.request(buildRequest(operation, () => ruleMessage(RTM.DELRULE, flags, r, false)), operation);
+}
+
+/**
+ * Whether `k`, a rule the kernel reported, is the one `addRule(r)` installs: its family,
+ * action, table or goto target, inversion, selectors (from, to, tos, iif, oif, fwmark) and
+ * protocol, and its preference when the entry has one (spec/vrrp.md §3.17: keepalived
+ * identifies its rules mainly by preference). An entry the encoder rejects matches nothing.
+ */
+export function isInstalledRule(r: RuleEntry, k: KernelRule): boolean {
+  let want: KernelRule | undefined;
+  try {
+    want = parseRuleMessage(receivedForm(ruleMessage(RTM.NEWRULE, 0, r, true)));
+  } catch {
+    return false;
+  }
+  return want !== undefined && want.family === k.family && want.action === k.action &&
+    want.table === k.table && want.invert === k.invert && want.protocol === k.protocol &&
+    want.src === k.src && want.srcLen === k.srcLen && want.dst === k.dst &&
+    want.dstLen === k.dstLen && want.iif === k.iif && want.oif === k.oif &&
+    want.fwmark === k.fwmark && want.goto === k.goto &&
+    (want.fwmask === undefined || want.fwmask === k.fwmask) &&
+    (r.preference === undefined || want.priority === k.priority);
 }
 
 /** Parses an RTM_NEWRULE message; undefined for families other than IPv4/IPv6. */

@@ -254,21 +254,6 @@ export function judge(cfg: KadConfig): { refuse: string[]; notRun: string[] } {
       notRun.push(`${p}: promote_secondaries - the interface setting is not changed`);
     }
   }
-  const tracked = cfg.vrrp_instance.filter((inst) =>
-    [
-      ...inst.virtual_ipaddress,
-      ...inst.virtual_ipaddress_excluded,
-      ...inst.virtual_routes,
-      ...inst.virtual_rules,
-    ].some((e) => e.noTrack !== true)
-  );
-  if (tracked.length > 0) {
-    // spec/vrrp.md §3.7, §3.17: keepalived faults an instance when the interface of one of
-    // these goes down, and reacts to their deletion, unless `no_track`.
-    notRun.push(
-      `address, route and rule tracking (${tracked.length} instance(s)) - not done yet: an interface of a VIP, route or rule going down, or its deletion by someone else, does not fault the instance; no_track changes nothing`,
-    );
-  }
   if (cfg.vrrp_sync_group.length > 0) {
     notRun.push(
       `vrrp_sync_group ${

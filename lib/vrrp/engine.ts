@@ -5,7 +5,8 @@
  * use them), demultiplexes received packets to instances by VRID (and by source among
  * unicast instances sharing a VRID), keeps a table of interfaces and addresses fed by the
  * netlink monitor (own interface up/down, the primary or link-local source address,
- * tracked interfaces), performs the instances' kernel work (VIPs, eVIPs, virtual routes
+ * tracked interfaces, the interfaces of VIPs, routes and rules, and those objects being
+ * deleted by someone else), performs the instances' kernel work (VIPs, eVIPs, virtual routes
  * and rules through rtnetlink; GARP and unsolicited NA), drives their timers on the
  * reactor and detects late wake-ups for `timer_expired_backup` (§3.14).
  *
@@ -52,6 +53,12 @@ import { IPPROTO_AH, IPPROTO_VRRP, peekAdvert, type ReceivedPacket } from "./pac
 import type { TrackerInput } from "./priority.ts";
 import { lateWakeThresholdUs } from "./timers.ts";
 import { formatStats } from "./counters.ts";
+import {
+  type DeletedObject,
+  trackedInterfaces,
+  trackedObject,
+  tracksRoutesOrRules,
+} from "./tracking.ts";
 import { authSourceOf, type InstanceSource } from "./snapshot.ts";
 import type { LogLevel, TimerId } from "./fsm.ts";
 
@@ -250,6 +257,15 @@ export class VrrpEngine {
   readonly #rx = new Map<string, RxSocket>();
   readonly #tx = new Map<string, TxSocket>();
   #bound: Bound[] = [];
+  /**
+   * `ifindex address` of the IPv6 VIPs and eVIPs kad removed whose deletion notice has not
+   * been read yet: that notice, which carries no port id, is kad's own doing (`#deleted`).
+   * A successful removal is always followed by its notice (after an overrun the set is
+   * emptied), so nothing stays here to hide someone else's deletion later.
+   */
+  readonly #removedByKad = new Set<string>();
+  /** Each spec's tracked interfaces (lib/vrrp/tracking.ts), computed once. */
+  readonly #trackedNames = new WeakMap<InstanceSpec, string[]>();
   /** Every VIP and eVIP of every instance: never taken as a source address. */
   #virtual = new Set<string>();
   #lateThresholdUs = Infinity;
@@ -468,6 +484,17 @@ export class VrrpEngine {
     keys: HmacKeys,
   ): void {
     const added: Bound[] = [];
+    if (specs.some(tracksRoutesOrRules)) {
+      try {
+        this.#monitor.watchRoutesAndRules();
+      } catch (e) {
+        this.#log.error(
+          `Cannot watch routes and rules (${
+            message(e)
+          }): a virtual route or rule deleted by someone else goes unnoticed`,
+        );
+      }
+    }
     for (const spec of specs) {
       const slot: Slot = { spec, rx: undefined, tx: undefined, installedOnce: false };
       const old = carried.get(spec.name);
@@ -491,6 +518,7 @@ export class VrrpEngine {
     this.#refreshLateThreshold();
     const uptimeUs = this.#uptimeUs();
     for (const b of added) {
+      this.#trackedInterfaceFaults(b);
       b.instance.start({
         uptimeUs,
         interfaceUp: this.#interfaceUp(b),
@@ -927,7 +955,12 @@ export class VrrpEngine {
     };
     for (const r of [...b.spec.rules].reverse()) attempt(() => removeRule(this.#nl, r));
     for (const r of [...b.spec.routes].reverse()) attempt(() => removeRoute(this.#nl, r));
-    for (const e of this.#entries(b).reverse()) attempt(() => removeAddress(this.#nl, e, dev));
+    for (const e of this.#entries(b).reverse()) {
+      attempt(() => {
+        removeAddress(this.#nl, e, dev);
+        if (e.family === 6) this.#removedByKad.add(this.#addressKey(e, dev));
+      });
+    }
     if (failed.length > 0) throw new Error(failed.join("; "));
   }
 
@@ -996,6 +1029,7 @@ export class VrrpEngine {
           "Interface events were lost (netlink overrun); reading the interfaces again",
         );
         this.#snapshot();
+        this.#removedByKad.clear();
         for (const name of this.#links.keys()) this.#openSockets(name);
         break;
       case "link": {
@@ -1024,8 +1058,15 @@ export class VrrpEngine {
         );
         if (e.action === "new") list.push(a);
         this.#addresses.set(a.ifindex, list);
+        if (e.action === "del") this.#deleted(e.pid, { kind: "address", address: a });
         break;
       }
+      case "route":
+        this.#deleted(e.pid, { kind: "route", route: e.route });
+        return;
+      case "rule":
+        this.#deleted(e.pid, { kind: "rule", rule: e.rule });
+        return;
     }
     this.#refreshAll();
   }
@@ -1037,7 +1078,50 @@ export class VrrpEngine {
       b.instance.setInterfaceUp(this.#interfaceUp(b));
       b.instance.setSourceAddress(this.#sourceOf(b));
       b.instance.setTrackers(this.#trackers(b));
+      this.#trackedInterfaceFaults(b);
       this.#socketFault(b);
+    }
+  }
+
+  /**
+   * §3.7: an interface of a tracked VIP, eVIP, route or rule that is down or missing is a
+   * fault of the instance, one reason per interface.
+   */
+  #trackedInterfaceFaults(b: Bound): void {
+    let names = this.#trackedNames.get(b.spec);
+    if (names === undefined) {
+      names = trackedInterfaces(b.spec);
+      this.#trackedNames.set(b.spec, names);
+    }
+    for (const name of names) {
+      b.instance.setFault(`interface ${name} of a VIP, route or rule down`, !this.#linkUp(name));
+    }
+  }
+
+  /** The `#removedByKad` key of an address entry kad has just removed. */
+  #addressKey(e: IpAddressEntry, defaultDev: string): string {
+    const ifindex = this.#links.get(addressDevice(e, defaultDev))?.ifindex ?? 0;
+    const ip = parseIp(e.address);
+    return `${ifindex} ${ip === undefined ? e.address : formatIp(ip)}`;
+  }
+
+  /**
+   * §3.17: someone else deleted a kernel object; each MASTER instance that installed it and
+   * tracks it resigns to install it again. Changes kad's own requests made are not
+   * someone else's.
+   */
+  #deleted(pid: number, deleted: DeletedObject): void {
+    if (pid === this.#nl.portid) return;
+    if (deleted.kind === "address" && deleted.address.family === 6) {
+      // IPv6 address deletions carry no port id (measured): kad's own are remembered.
+      const a = deleted.address;
+      if (this.#removedByKad.delete(`${a.ifindex} ${a.address}`)) return;
+    }
+    const ifindexOf = (name: string) => this.#links.get(name)?.ifindex;
+    for (const b of this.#bound) {
+      if (b.instance.state !== "MASTER") continue;
+      const what = trackedObject(b.spec, deleted, ifindexOf);
+      if (what !== undefined) b.instance.lostObject(what);
     }
   }
 

@@ -191,6 +191,11 @@ export type FsmEvent =
   | { type: "trackers"; trackers: TrackerInput[] }
   /** Any other fault condition set or cleared (VIP interface down, bind failure, …). */
   | { type: "fault"; reason: string; active: boolean }
+  /**
+   * A VIP, eVIP, virtual route or rule this instance installed was deleted by someone else
+   * (§3.17; `what` names it). A MASTER resigns and takes over again, installing it anew.
+   */
+  | { type: "lost_object"; what: string }
   /** The event loop woke later than the `timer_expired_backup` threshold (§3.14). */
   | { type: "late_wakeup" }
   /** The daemon is stopping; `release` false with `--dont-release-vrrp` (§3.8). */
@@ -414,6 +419,8 @@ class Step {
       case "fault":
         this.setFault(e.reason, e.active);
         return this.reconcileFaults();
+      case "lost_object":
+        return this.lostObject(e.what);
       case "late_wakeup":
         return this.lateWakeup();
       case "shutdown":
@@ -688,6 +695,20 @@ class Step {
         s.rogue = null;
         return;
     }
+  }
+
+  /**
+   * §3.17, as keepalived does it: a MASTER whose VIP, eVIP, route or rule was deleted
+   * resigns (a priority-0 advert, then its addresses go), enters BACKUP and arms the
+   * master-down timer at Skew_Time only, so that unless a better router answers it takes
+   * over again at once and installs everything anew. Other states have nothing installed.
+   */
+  lostObject(what: string): void {
+    if (this.s.state !== "MASTER") return;
+    this.log("info", `${what} was deleted by someone else; resigning to install it again`);
+    this.sendAdvert(0);
+    this.s.wantState = "BACKUP";
+    this.enterBackup(this.now + this.skewUs);
   }
 
   advert(e: Extract<FsmEvent, { type: "advert" }>): void {

@@ -643,6 +643,11 @@ export class Instance {
     }
   }
 
+  /** Someone else deleted a tracked VIP, eVIP, route or rule of this instance (§3.17). */
+  lostObject(what: string): void {
+    this.#event({ type: "lost_object", what });
+  }
+
   /** The daemon's loop woke late (§3.14). */
   lateWakeup(): void {
     this.#event({ type: "late_wakeup" });

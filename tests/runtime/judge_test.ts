@@ -24,10 +24,9 @@ function notRun(vips: string, extra = ""): string[] {
   return judge(r.config).notRun;
 }
 
-Deno.test("address tracking is listed as not run unless every entry has no_track", () => {
-  const tracking = (lines: string[]) => lines.filter((l) => l.startsWith("address, route"));
-  assertEquals(tracking(notRun("192.0.2.100/24")).length, 1);
-  assertEquals(tracking(notRun("192.0.2.100/24 no_track")), []);
+Deno.test("address, route and rule tracking is run, so it is not listed", () => {
+  assertEquals(notRun("192.0.2.100/24 dev eth1"), []);
+  assertEquals(notRun("192.0.2.100/24 no_track"), []);
 });
 
 Deno.test("promote_secondaries is listed as not run", () => {

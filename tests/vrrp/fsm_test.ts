@@ -12,6 +12,7 @@ import {
 } from "../../lib/vrrp/fsm.ts";
 import type { TrackerInput } from "../../lib/vrrp/priority.ts";
 import { defaultSettings, settingsFromConfig } from "../../lib/vrrp/settings.ts";
+import { skewUs } from "../../lib/vrrp/timers.ts";
 import { loadConfigText } from "../../lib/config/load.ts";
 import { effectiveGlobals } from "../../lib/config/schema/vrrp_check.ts";
 
@@ -534,6 +535,42 @@ Deno.test("FAULT lasts until every fault reason is cleared", () => {
   assertEquals(sim.st, "FAULT");
   sim.send({ type: "interface", up: true });
   assertEquals(sim.st, "BACKUP");
+});
+
+Deno.test("lost_object: a MASTER resigns with priority 0 and takes over again after Skew_Time", () => {
+  const sim = sim0({ priority: 100 });
+  sim.start();
+  sim.advance(10 * S);
+  assertEquals(sim.st, "MASTER");
+  const t = sim.now;
+  const a = sim.send({ type: "lost_object", what: "virtual address 10.0.0.100/32" });
+  assertEquals(sent(a), [0]);
+  assert(brief(a).indexOf("advert 0") < brief(a).indexOf("remove_vips"), brief(a).join(", "));
+  assert(brief(a).includes("notify BACKUP 100"), brief(a).join(", "));
+  assert(
+    logs(a).some((l) => l.includes("virtual address 10.0.0.100/32 was deleted by someone else")),
+    logs(a).join("\n"),
+  );
+  assertEquals(sim.st, "BACKUP");
+  // v2, priority 100: Skew_Time = (256 − 100) / 256 s, not a whole Master_Down_Interval.
+  const skew = skewUs(2, 100, S);
+  assertEquals(sim.state.timers.master_down, t + skew);
+  assertEquals(sim.advance(t + skew - 1), []);
+  const back = sim.advance(t + skew);
+  assertEquals(sim.st, "MASTER");
+  assert(brief(back).includes("add_vips"), brief(back).join(", "));
+});
+
+Deno.test("lost_object: outside MASTER nothing is installed, so nothing happens", () => {
+  const sim = sim0();
+  sim.start();
+  assertEquals(sim.st, "BACKUP");
+  const due = sim.state.timers.master_down;
+  assertEquals(sim.send({ type: "lost_object", what: "route 198.51.100.0/24" }), []);
+  assertEquals(sim.state.timers.master_down, due);
+  sim.send({ type: "interface", up: false });
+  assertEquals(sim.st, "FAULT");
+  assertEquals(sim.send({ type: "lost_object", what: "route 198.51.100.0/24" }), []);
 });
 
 // ---- priority and trackers (§3.9) ----
