@@ -5,6 +5,7 @@
  * parsing (commander for `kad genhash`, a getopt_long-style parser for the `genhash` name),
  * name resolution and output formatting. It must not parse HTTP or touch sockets itself.
  */
+import { errorText } from "../lib/runtime/error_text.ts";
 import { writeStderr, writeStdout } from "../lib/runtime/output.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { lookup } from "node:dns/promises";
@@ -428,7 +429,7 @@ async function resolveServer(server: string, timeoutMs: number): Promise<IpAddre
     return ip;
   } catch (e) {
     const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "";
-    const why = code === "ENOTFOUND" ? "no such host" : e instanceof Error ? e.message : String(e);
+    const why = code === "ENOTFOUND" ? "no such host" : errorText(e);
     throw new Error(`cannot resolve server '${server}': ${why}`);
   } finally {
     clearTimeout(timer);
@@ -441,7 +442,7 @@ export async function runGenhash(o: GenhashOptions, io: GenhashIo = processIo): 
   try {
     address = await resolveServer(o.server, o.timeoutMs);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     if (o.output === "json") {
       for (const url of o.urls) {
         io.out(JSON.stringify({ url, server: o.server, port: o.port, error: msg }) + "\n");

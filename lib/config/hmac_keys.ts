@@ -11,6 +11,7 @@
  * bytes only ever go into the returned map (the caller wipes them once its key rings hold
  * copies); problems name the instance, the key id and the file, never the key.
  */
+import { errorText } from "../runtime/error_text.ts";
 import type { SourceLoc } from "./diagnostic.ts";
 import type { KadConfig } from "./schema/root.ts";
 import { decodeHexKey, HMAC_KEY_MAX, HMAC_KEY_MIN } from "./schema/vrrp_auth.ts";
@@ -83,11 +84,11 @@ export function decodeKeyFile(content: Uint8Array): { bytes: Uint8Array } | { pr
   return { bytes };
 }
 
-function errorText(e: unknown): string {
+function fileErrorText(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "it does not exist";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 /** A key file read and decoded, or why it cannot be used. */
@@ -117,7 +118,7 @@ export function readKeyFile(path: string, fs: ConfigFs): KeyFileRead {
   } catch (e) {
     return {
       problem: `cannot be read (${
-        errorText(e)
+        fileErrorText(e)
       }); create it (mode 0600) with a ${RANGE} key as text or hex:DIGITS, or fix the path`,
     };
   }

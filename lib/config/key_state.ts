@@ -10,6 +10,7 @@
  * the fix), its canonical text, and the pure operations `rotate-key` records. Reading and
  * writing the file is lib/runtime/key_state_file.ts's. Pure: no clock, no I/O.
  */
+import { errorText } from "../runtime/error_text.ts";
 
 /** The `kad_key_state` member: the version of this format. */
 export const KEY_STATE_FORMAT = 1;
@@ -129,7 +130,7 @@ export function parseKeyState(text: string, path: string): KeyState {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    fail(`is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    fail(`is not valid JSON (${errorText(e)})`);
   }
   if (!isObject(doc)) return fail("is not a JSON object");
   if (!Object.hasOwn(doc, "kad_key_state")) {

@@ -21,6 +21,7 @@
  * - A plain `include` of a literal path that does not exist is reported (FILE_NOT_FOUND);
  *   wildcard patterns matching nothing are reported only with `includew`/`wildcard_match`.
  */
+import { errorText } from "../runtime/error_text.ts";
 import { posix } from "node:path";
 import type { LogicalLine } from "./ast.ts";
 import { DiagClass, type DiagnosticSink, type SourceLoc } from "./diagnostic.ts";
@@ -1427,7 +1428,7 @@ class Preprocessor {
       try {
         info = this.#fs.stat(path);
       } catch (e) {
-        fileError(`${what} '${path}' cannot be examined (${errorText(e)}) - skipping`);
+        fileError(`${what} '${path}' cannot be examined (${fileErrorText(e)}) - skipping`);
         continue;
       }
       if (info === null) continue;
@@ -1463,7 +1464,7 @@ class Preprocessor {
       } catch (e) {
         const perm = e instanceof Deno.errors.PermissionDenied;
         fileError(
-          `${what} '${path}' cannot be read (${errorText(e)}) - skipping${
+          `${what} '${path}' cannot be read (${fileErrorText(e)}) - skipping${
             perm ? "; make it readable by the user running kad" : hint
           }`,
         );
@@ -1536,12 +1537,12 @@ function joinPath(dir: string, name: string): string {
   return `${dir}/${name}`;
 }
 
-function errorText(e: unknown): string {
+/** A file system error in the words of include diagnostics. */
+function fileErrorText(e: unknown): string {
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.NotFound) return "not found";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
-  if (e instanceof Error) return e.message;
-  return String(e);
+  return errorText(e);
 }
 
 /**

@@ -8,6 +8,7 @@
  * itself, never reads files and never builds the model (lib/config/load.ts does). The
  * inverse, model → TOML text, lives in lib/config/print.ts.
  */
+import { errorText } from "../runtime/error_text.ts";
 import { parse, TomlError } from "smol-toml";
 import type { Node, Token } from "./ast.ts";
 import { DiagClass, type DiagnosticSink, type SourceLoc } from "./diagnostic.ts";
@@ -55,7 +56,7 @@ export function tomlToNodesFor(
     } else {
       sink.report(
         DiagClass.FATAL,
-        `TOML document cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+        `TOML document cannot be read: ${errorText(e)}`,
         { file: fileName, line: 0, column: 0 },
       );
     }

@@ -8,6 +8,7 @@
  * answer in time, or an answer that is not this protocol. Error replies of the daemon are
  * returned, not thrown: they are the command's to present.
  */
+import { errorText } from "../runtime/error_text.ts";
 import {
   CLIENT_EXIT,
   encodeRequest,
@@ -119,7 +120,7 @@ function describe(path: string, e: unknown): ControlClientError {
       `no kad daemon is listening on control socket '${path}' (the file is left from a daemon that stopped); start 'kad run'`,
     );
   }
-  const why = e instanceof Error ? e.message : String(e);
+  const why = errorText(e);
   return new ControlClientError("closed", `control socket '${path}' cannot be used: ${why}`);
 }
 
@@ -251,7 +252,7 @@ export class ControlClient {
 
   #lost(e: unknown): ControlClientError {
     if (e instanceof ControlClientError) return e;
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorText(e);
     return new ControlClientError(
       "closed",
       `the connection to the daemon at '${this.path}' was lost: ${why}`,

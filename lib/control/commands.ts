@@ -9,6 +9,7 @@
  * snapshot, change a small piece of state) and must not block. A handler may return a
  * promise; replies on one connection still go out in request order.
  */
+import { errorText } from "../runtime/error_text.ts";
 import type { ControlError, ControlRequest, ErrorCode } from "./protocol.ts";
 import { RESERVED_MEMBERS } from "./protocol.ts";
 
@@ -152,7 +153,7 @@ function refusal(
 
 function failure(cmd: string, e: unknown): CommandReply {
   if (e instanceof CommandError) return refusal(e.code, e.message, e.details);
-  const why = e instanceof Error ? e.message : String(e);
+  const why = errorText(e);
   return refusal("internal_error", `'${cmd}' failed inside the daemon: ${why}`);
 }
 

@@ -9,6 +9,7 @@
  * encoding replies, and the client's side of both. It must not do I/O or know any command:
  * the socket is lib/control/server.ts's, the commands lib/control/commands.ts's table.
  */
+import { errorText } from "../runtime/error_text.ts";
 
 /** The protocol version this kad speaks (the `v` member of every request and reply). */
 export const PROTOCOL_VERSION = 1;
@@ -123,7 +124,7 @@ export function parseRequest(line: Uint8Array): ParsedRequest {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorText(e);
     return fail(
       null,
       "malformed_json",

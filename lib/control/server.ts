@@ -17,6 +17,7 @@
  * (removed at close when it is still ours). A socket file left by a daemon that died (no
  * listener behind it) is replaced; one with a live listener makes `open` refuse.
  */
+import { errorText } from "../runtime/error_text.ts";
 import { dirOf } from "../runtime/private_file.ts";
 import {
   accept,
@@ -138,10 +139,6 @@ const ACCEPT_BATCH = 16;
 /** A refused peer is logged at most this often (a misbehaving client must not flood the log). */
 const REFUSAL_LOG_MS = 10_000;
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * The control server.
  *
@@ -193,7 +190,7 @@ export class ControlServer {
       throw new ControlSocketError(
         "unavailable",
         `control socket path '${path}' is unusable: ${
-          message(e)
+          errorText(e)
         }; give a shorter --control-socket PATH`,
       );
     }
@@ -222,7 +219,7 @@ export class ControlServer {
       if (e instanceof ControlSocketError) throw e;
       throw new ControlSocketError(
         "unavailable",
-        `control socket '${path}' cannot be created: ${message(e)}`,
+        `control socket '${path}' cannot be created: ${errorText(e)}`,
       );
     }
     const server = new ControlServer(opts, fd, ino);
@@ -260,7 +257,7 @@ export class ControlServer {
         fd = accept(this.#fd);
       } catch (e) {
         // EMFILE and the like: the connection stays queued; try again next turn.
-        this.#log.error(`control socket: accept failed: ${message(e)}`);
+        this.#log.error(`control socket: accept failed: ${errorText(e)}`);
         return;
       }
       if (fd === null) return;
@@ -273,7 +270,7 @@ export class ControlServer {
     try {
       uid = peerCredentials(fd).uid;
     } catch (e) {
-      this.#log.detail(`control socket: cannot identify a client: ${message(e)}`);
+      this.#log.detail(`control socket: cannot identify a client: ${errorText(e)}`);
       closeFd(fd);
       return;
     }
@@ -365,7 +362,7 @@ export class ControlServer {
       this.#reactor.add(c.fd, (ev) => this.#ready(c, ev), `control client ${c.fd}`, want);
       c.events = want;
     } catch (e) {
-      this.#log.error(`control socket: cannot watch a connection: ${message(e)}`);
+      this.#log.error(`control socket: cannot watch a connection: ${errorText(e)}`);
       this.#drop(c);
     }
   }
@@ -388,7 +385,7 @@ export class ControlServer {
     try {
       n = recv(c.fd, this.#buf);
     } catch (e) {
-      this.#log.detail(`control socket: receive failed: ${message(e)}`);
+      this.#log.detail(`control socket: receive failed: ${errorText(e)}`);
       this.#drop(c);
       return;
     }
@@ -448,7 +445,7 @@ export class ControlServer {
           this.#update(c);
         }).catch((e) => {
           // Outside the reactor's guard: nothing may escape into an unhandled rejection.
-          this.#log.error(`control socket: answering a request failed: ${message(e)}`);
+          this.#log.error(`control socket: answering a request failed: ${errorText(e)}`);
           this.#drop(c);
         });
         return;
@@ -465,7 +462,7 @@ export class ControlServer {
         text = encodeReply(id, reply.result);
       } catch (e) {
         this.stats.errors++;
-        text = encodeError(id, { code: "internal_error", message: message(e) });
+        text = encodeError(id, { code: "internal_error", message: errorText(e) });
       }
     } else {
       this.stats.errors++;
@@ -547,7 +544,7 @@ function prepareDirectory(path: string): void {
     if (!(e instanceof Deno.errors.NotFound)) {
       throw new ControlSocketError(
         "unavailable",
-        `the directory of control socket '${path}' cannot be read: ${message(e)}`,
+        `the directory of control socket '${path}' cannot be read: ${errorText(e)}`,
       );
     }
   }
@@ -558,7 +555,7 @@ function prepareDirectory(path: string): void {
   } catch (e) {
     throw new ControlSocketError(
       "unavailable",
-      `directory '${dir}' for control socket '${path}' cannot be created: ${message(e)}`,
+      `directory '${dir}' for control socket '${path}' cannot be created: ${errorText(e)}`,
     );
   }
 }
@@ -587,7 +584,7 @@ function removeStale(path: string, log: Logger): void {
   } catch (e) {
     throw new ControlSocketError(
       "unavailable",
-      `control socket '${path}' exists and cannot be checked: ${message(e)}`,
+      `control socket '${path}' exists and cannot be checked: ${errorText(e)}`,
     );
   } finally {
     closeFd(probe);
@@ -603,7 +600,7 @@ function removeStale(path: string, log: Logger): void {
   } catch (e) {
     throw new ControlSocketError(
       "unavailable",
-      `stale control socket '${path}' cannot be removed: ${message(e)}`,
+      `stale control socket '${path}' cannot be removed: ${errorText(e)}`,
     );
   }
   log.info(`control socket: replaced '${path}', left by a daemon that is no longer running`);

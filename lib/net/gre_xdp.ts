@@ -10,6 +10,7 @@
  * interfaces from /sys/class/net, and must not touch XDP programs that are not kad's unless
  * asked to (`replace`, `force`). Kernel calls go through ffi/libbpf.ts only.
  */
+import { errorText } from "../runtime/error_text.ts";
 import {
   BpfObject,
   closeFd,
@@ -191,7 +192,7 @@ export function explain(e: unknown, what: string): GreXdpError {
   }
   return new GreXdpError(
     "failed",
-    `${what}: ${e instanceof Error ? e.message : String(e)}`,
+    `${what}: ${errorText(e)}`,
     { cause: e },
   );
 }

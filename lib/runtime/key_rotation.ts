@@ -13,6 +13,7 @@
  * Refusals are CommandErrors (lib/control/commands.ts) with a `reason` the client maps to
  * its exit status; their messages name the instance, the key id and the fix, never a key.
  */
+import { errorText } from "./error_text.ts";
 import { CommandError } from "../control/commands.ts";
 import { keyFileModeWarning, readKeyFile } from "../config/hmac_keys.ts";
 import {
@@ -241,7 +242,7 @@ export class KeyRotation {
               origin: "stdin",
             };
           } catch (e) {
-            refused("key_store", e instanceof Error ? e.message : String(e));
+            refused("key_store", errorText(e));
           }
           stored.push(added);
         }

@@ -8,6 +8,7 @@
  *
  * The model is lib/config/key_state.ts's; this file only moves bytes.
  */
+import { errorText } from "./error_text.ts";
 import { dirOf, writePrivateFile } from "./private_file.ts";
 import {
   EMPTY_KEY_STATE,
@@ -24,7 +25,7 @@ function why(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "it does not exist";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 /**

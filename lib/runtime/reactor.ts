@@ -20,6 +20,7 @@
  * closes the descriptors registered with it (their owners do) and lets no callback error
  * escape: each is logged and counted in `stats.callbackErrors`, and the loop goes on.
  */
+import { errorText } from "./error_text.ts";
 import {
   CLOCK_MONOTONIC,
   close as closeFd,
@@ -359,9 +360,7 @@ export class Reactor {
     const fail = (e: unknown) => {
       this.stats.callbackErrors++;
       this.#log.error(
-        `Reactor: ${typeof what === "string" ? what : what()} failed: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
+        `Reactor: ${typeof what === "string" ? what : what()} failed: ${errorText(e)}`,
       );
     };
     try {

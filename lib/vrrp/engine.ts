@@ -15,6 +15,7 @@
  * lib/runtime/daemon.ts's. It never exits the process and lets no kernel failure escape:
  * each is logged (prefixed with the instance name) and counted, and the engine goes on.
  */
+import { errorText } from "../runtime/error_text.ts";
 import type { KadConfig } from "../config/schema/root.ts";
 import type { IpAddressEntry } from "../config/schema/vrrp_address.ts";
 import { CLOCK_REALTIME, clockGettimeNs, ErrnoError } from "../../ffi/libc.ts";
@@ -225,10 +226,6 @@ function warmUp(specs: readonly InstanceSpec[]): void {
   }
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** Engine counters at zero (a new engine's, and the dump's before the engine runs). */
 export function zeroEngineStats(): EngineStats {
   return {
@@ -415,7 +412,7 @@ export class VrrpEngine {
             same = true;
             report.rekeyed.push(name);
           } catch (e) {
-            this.#log.error(`(${name}) new auth_hmac keys unusable, restarting: ${message(e)}`);
+            this.#log.error(`(${name}) new auth_hmac keys unusable, restarting: ${errorText(e)}`);
           }
         } else report.kept.push(name);
         if (same) {
@@ -472,7 +469,7 @@ export class VrrpEngine {
       try {
         out.push(instanceSpec(inst, config, mtu));
       } catch (e) {
-        this.#log.error(`(${inst.header}) cannot run: ${message(e)}`);
+        this.#log.error(`(${inst.header}) cannot run: ${errorText(e)}`);
       }
     }
     return out;
@@ -490,7 +487,7 @@ export class VrrpEngine {
       } catch (e) {
         this.#log.error(
           `Cannot watch routes and rules (${
-            message(e)
+            errorText(e)
           }): a virtual route or rule deleted by someone else goes unnoticed`,
         );
       }
@@ -505,7 +502,7 @@ export class VrrpEngine {
           ahSequence: spec.authAh === undefined ? undefined : old?.ahSequence,
         });
       } catch (e) {
-        this.#log.error(`(${spec.name}) cannot run: ${message(e)}`);
+        this.#log.error(`(${spec.name}) cannot run: ${errorText(e)}`);
         continue;
       }
       const b: Bound = Object.assign(slot, { instance });
@@ -738,7 +735,7 @@ export class VrrpEngine {
   }
 
   #socketFailed(s: RxSocket | TxSocket, e: unknown): void {
-    const text = message(e);
+    const text = errorText(e);
     this.stats.socketErrors++;
     if (s.failed !== text) this.#log.error(`${text}; retrying when ${s.ifname} changes`);
     s.failed = text;
@@ -798,7 +795,7 @@ export class VrrpEngine {
         p = r.receive();
       } catch (e) {
         this.stats.receiveErrors++;
-        this.#log.error(message(e));
+        this.#log.error(errorText(e));
         return;
       }
       if (p === null) return;
@@ -898,21 +895,21 @@ export class VrrpEngine {
       try {
         addAddress(this.#nl, e, dev);
       } catch (err) {
-        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(errorText(err));
       }
     }
     for (const r of b.spec.routes) {
       try {
         addRoute(this.#nl, r);
       } catch (err) {
-        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(errorText(err));
       }
     }
     for (const r of b.spec.rules) {
       try {
         addRule(this.#nl, r);
       } catch (err) {
-        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(message(err));
+        if (!(err instanceof ErrnoError && err.code === "EEXIST")) failed.push(errorText(err));
       }
     }
     if (failed.length > 0) throw new Error(failed.join("; "));
@@ -950,7 +947,7 @@ export class VrrpEngine {
       try {
         fn();
       } catch (err) {
-        if (!isAbsent(err)) failed.push(message(err));
+        if (!isAbsent(err)) failed.push(errorText(err));
       }
     };
     for (const r of [...b.spec.rules].reverse()) attempt(() => removeRule(this.#nl, r));
@@ -973,7 +970,7 @@ export class VrrpEngine {
         try {
           this.#announceOne(ifname, e.family, e.address);
         } catch (err) {
-          failed.push(message(err));
+          failed.push(errorText(err));
         }
       }
     }

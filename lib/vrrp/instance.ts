@@ -11,6 +11,7 @@
  * instances — sockets, addresses, GARP frames, scripts — is behind `InstanceIo`, so tests
  * drive it with fakes. It must not open sockets, call netlink or read clocks itself.
  */
+import { errorText } from "../runtime/error_text.ts";
 import type { KadConfig } from "../config/schema/root.ts";
 import type { GlobalDefs } from "../config/schema/global.ts";
 import type { IpAddressEntry } from "../config/schema/vrrp_address.ts";
@@ -986,8 +987,4 @@ function bytesOf(text: string, family: Family): Uint8Array {
     throw new RangeError(`Address '${text}' is not an IPv${family} address`);
   }
   return ip.bytes;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
