@@ -72,13 +72,14 @@ export type GreXdpErrorCode =
 export class GreXdpError extends Error {
   override name = "GreXdpError";
   readonly code: GreXdpErrorCode;
-  /** The kernel's verifier log when it refused a program (for a detail log), else empty. */
-  readonly kernelLog: readonly string[];
   constructor(code: GreXdpErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    const cause = options?.cause;
-    this.kernelLog = cause instanceof LibbpfError ? cause.kernelLog : [];
+  }
+
+  /** The kernel's verifier log when it refused a program (for a detail log), else empty. */
+  get kernelLog(): readonly string[] {
+    return this.cause instanceof LibbpfError ? this.cause.kernelLog : [];
   }
 }
 

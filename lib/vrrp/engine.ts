@@ -129,6 +129,8 @@ interface Slot {
   tx: TxSocket | undefined;
   /** Whether this run has installed its addresses yet (before that, removal is a cleanup). */
   installedOnce: boolean;
+  /** The interfaces of its tracked VIPs, eVIPs, routes and rules (lib/vrrp/tracking.ts). */
+  readonly tracked: readonly string[];
 }
 
 /** What a restarted instance takes over from its predecessor of the same name. */
@@ -261,8 +263,6 @@ export class VrrpEngine {
    * emptied), so nothing stays here to hide someone else's deletion later.
    */
   readonly #removedByKad = new Set<string>();
-  /** Each spec's tracked interfaces (lib/vrrp/tracking.ts), computed once. */
-  readonly #trackedNames = new WeakMap<InstanceSpec, string[]>();
   /** Every VIP and eVIP of every instance: never taken as a source address. */
   #virtual = new Set<string>();
   #lateThresholdUs = Infinity;
@@ -493,7 +493,13 @@ export class VrrpEngine {
       }
     }
     for (const spec of specs) {
-      const slot: Slot = { spec, rx: undefined, tx: undefined, installedOnce: false };
+      const slot: Slot = {
+        spec,
+        rx: undefined,
+        tx: undefined,
+        installedOnce: false,
+        tracked: trackedInterfaces(spec),
+      };
       const old = carried.get(spec.name);
       let instance: Instance;
       try {
@@ -1085,12 +1091,7 @@ export class VrrpEngine {
    * fault of the instance, one reason per interface.
    */
   #trackedInterfaceFaults(b: Bound): void {
-    let names = this.#trackedNames.get(b.spec);
-    if (names === undefined) {
-      names = trackedInterfaces(b.spec);
-      this.#trackedNames.set(b.spec, names);
-    }
-    for (const name of names) {
+    for (const name of b.tracked) {
       b.instance.setFault(`interface ${name} of a VIP, route or rule down`, !this.#linkUp(name));
     }
   }

@@ -7,7 +7,7 @@
  *
  * Pure: interface indexes come from the caller's interface table.
  */
-import { describeAddress } from "../config/schema/vrrp_address.ts";
+import { describeAddress, type IpAddressEntry } from "../config/schema/vrrp_address.ts";
 import { routeInterfaces } from "../config/schema/vrrp_route.ts";
 import { addressDevice, type KernelAddress } from "../net/addresses.ts";
 import { bytesEqual, parseIp } from "../net/ipaddr.ts";
@@ -24,6 +24,11 @@ export type DeletedObject =
 /** An interface's index by name; undefined when there is no such interface. */
 export type IfindexOf = (ifname: string) => number | undefined;
 
+/** The interface a VIP or eVIP goes on: its `dev`, else the instance's interface. */
+function deviceOf(a: IpAddressEntry, spec: InstanceSpec): string | undefined {
+  return spec.interface === undefined ? a.dev : addressDevice(a, spec.interface);
+}
+
 /**
  * The interfaces of the instance's tracked VIPs, eVIPs, routes and rules, sorted, without
  * its own interface (whose tracking `dont_track_primary` governs).
@@ -32,8 +37,7 @@ export function trackedInterfaces(spec: InstanceSpec): string[] {
   const names = new Set<string>();
   const own = spec.interface;
   for (const a of [...spec.advertised, ...spec.excluded]) {
-    if (a.noTrack) continue;
-    const dev = own === undefined ? a.dev : addressDevice(a, own);
+    const dev = a.noTrack ? undefined : deviceOf(a, spec);
     if (dev !== undefined) names.add(dev);
   }
   for (const r of spec.routes) if (!r.noTrack) { for (const d of routeInterfaces(r)) names.add(d); }
@@ -68,7 +72,7 @@ export function trackedObject(
       if (got === undefined) return undefined;
       for (const a of [...spec.advertised, ...spec.excluded]) {
         if (a.noTrack || a.family !== k.family) continue;
-        const dev = spec.interface === undefined ? a.dev : addressDevice(a, spec.interface);
+        const dev = deviceOf(a, spec);
         if (dev === undefined || ifindexOf(dev) !== k.ifindex) continue;
         const want = parseIp(a.address);
         if (want !== undefined && bytesEqual(want.bytes, got.bytes)) {
