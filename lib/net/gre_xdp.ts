@@ -238,6 +238,21 @@ export interface LoadedProgram {
   close(): void;
 }
 
+/**
+ * The user-facing error of a program the kernel refused: it quotes the verifier's last line,
+ * which says why, and carries the whole log (`kernelLog`) for `-D`.
+ */
+export function loadRefused(program: GreProgram, e: LibbpfError): GreXdpError {
+  const why = e.kernelLog.at(-1);
+  return new GreXdpError(
+    "no-xdp",
+    `the kernel refused to load the ${program} program (${e.message}${
+      why === undefined ? "" : `; the verifier said: ${why}`
+    }); is XDP supported by this kernel? run with -D for the kernel's whole log`,
+    { cause: e },
+  );
+}
+
 /** Load one program of the embedded object (not attached anywhere yet). */
 export function loadProgram(program: GreProgram): LoadedProgram {
   let obj: BpfObject | undefined;
@@ -255,16 +270,13 @@ export function loadProgram(program: GreProgram): LoadedProgram {
     };
   } catch (e) {
     obj?.close();
-    if (isLibbpf(e) && e.op === "bpf_object__load") {
-      // The verifier's last line says why it refused (spec/deno-platform.md, libbpf).
-      const why = e.kernelLog.at(-1);
-      throw new GreXdpError(
-        "no-xdp",
-        `the kernel refused to load the ${program} program (${e.message}${
-          why === undefined ? "" : `; the verifier said: ${why}`
-        }); is XDP supported by this kernel? run with -D for the kernel's whole log`,
-        { cause: e },
-      );
+    // A refusal the kernel explained (the verifier's EACCES with a log) or EINVAL; a plain
+    // EPERM/EACCES without a log is missing privileges, which `explain` words.
+    if (
+      isLibbpf(e) && e.op === "bpf_object__load" &&
+      (e.kernelLog.length > 0 || e.errno === ERRNO.EINVAL)
+    ) {
+      throw loadRefused(program, e);
     }
     throw explain(e, `loading the ${program} program`);
   }

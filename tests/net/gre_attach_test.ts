@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
 import { Lab, type Netns } from "../harness/netns.ts";
 import { xdpObject } from "../../lib/net/xdp_objects.ts";
-import { checkPrivileges, explain, GreXdpError } from "../../lib/net/gre_xdp.ts";
+import { checkPrivileges, explain, GreXdpError, loadRefused } from "../../lib/net/gre_xdp.ts";
 import { LibbpfError } from "../../ffi/libbpf.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -276,6 +276,17 @@ Deno.test("kernel refusals become user errors: permission, no bpf(), anything el
   );
   const mine = new GreXdpError("busy", "kept");
   assertEquals(explain(mine, "x"), mine);
+});
+
+Deno.test("a program the verifier refused: the error quotes its last line and carries the log", () => {
+  const log = ["0: R1=ctx() R10=fp0", "1: (71) r0 = *(u8 *)(r2 +0)", "invalid access to packet"];
+  const e = loadRefused("gre", new LibbpfError("bpf_object__load", 13, "Permission denied", log));
+  assertEquals(e.code, "no-xdp");
+  assertStringIncludes(e.message, "the verifier said: invalid access to packet");
+  assertEquals(e.kernelLog, log);
+  const quiet = loadRefused("gre", new LibbpfError("bpf_object__load", 22, "Invalid argument"));
+  assertEquals(quiet.kernelLog, []);
+  assert(!quiet.message.includes("the verifier said"), quiet.message);
 });
 
 Deno.test("privileges are read from CapEff: NET_ADMIN plus BPF or SYS_ADMIN", () => {
