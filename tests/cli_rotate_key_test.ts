@@ -6,6 +6,7 @@
  * reply maps to an exit status, and the `retire --wait` loop.
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { run } from "./harness/netns.ts";
 import {
   type DaemonLink,
   printReport,
@@ -27,23 +28,13 @@ interface Out {
 }
 
 async function kad(args: string[], stdin?: string, cwd?: string): Promise<Out> {
-  const child = new Deno.Command(KAD, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
+  const r = await run([KAD, ...args], {
     env: { NO_COLOR: "1" },
+    ...(stdin === undefined ? {} : { stdin }),
     ...(cwd === undefined ? {} : { cwd }),
-    signal: AbortSignal.timeout(30_000),
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const r = await child.output();
-  const dec = new TextDecoder();
-  const o = { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+    timeoutMs: 30_000,
+  });
+  const o = { code: r.code, stdout: r.stdout, stderr: r.stderr };
   const all = o.stdout + o.stderr;
   assert(!/^\s+at .*:\d+:\d+\)?$/m.test(all), `stack trace in output:\n${all}`);
   assert(!all.includes("internal error"), `internal error in output:\n${all}`);

@@ -594,6 +594,15 @@ async function execute(
   }
 }
 
+/**
+ * Runs a command in the current namespace outside any lab (a CLI test): `options.stdin` is
+ * written and closed, output is collected, and a command still running after
+ * `options.timeoutMs` is killed with its process group and the call throws.
+ */
+export function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return execute(argv, options);
+}
+
 /** Runs a short command synchronously for the signal and unload paths, bounded by timeout(1). */
 function executeSync(argv: readonly string[]): string {
   try {

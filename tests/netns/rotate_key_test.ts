@@ -10,7 +10,7 @@
  * bring key 1 back: the restarted node signs with key 2 and the others accept it.
  */
 import { assert, assertEquals, assertStringIncludes } from "../_assert.ts";
-import { Lab, waitFor } from "../harness/netns.ts";
+import { Lab, run, waitFor } from "../harness/netns.ts";
 import { rotateKeySchema, validate } from "../_json_schema.ts";
 import {
   controlSocket,
@@ -41,31 +41,22 @@ interface Cli {
 
 /** `kad rotate-key ARGS --json` against a node's control socket. */
 async function rk(socket: string, args: string[], stdin?: string): Promise<Cli> {
-  const child = new Deno.Command(KAD, {
-    args: ["rotate-key", ...args, "--json", "--control-socket", socket],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
+  const r = await run([KAD, "rotate-key", ...args, "--json", "--control-socket", socket], {
     env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const r = await child.output();
-  const out = new TextDecoder().decode(r.stdout);
+    ...(stdin === undefined ? {} : { stdin }),
+    timeoutMs: 60_000,
+  });
+  const out = r.stdout;
   let json: unknown;
   try {
     json = JSON.parse(out);
   } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${out}\n${new TextDecoder().decode(r.stderr)}`);
+    throw new Error(`not JSON (exit ${r.code}): ${out}\n${r.stderr}`);
   }
   // Every document follows docs/rotate-key-schema.json, and its exit_code is the status.
   assertEquals(validate(rotateKeySchema(), json), [], out);
   assertEquals((json as { exit_code: number }).exit_code, r.code);
-  return { code: r.code, json, stderr: new TextDecoder().decode(r.stderr) };
+  return { code: r.code, json, stderr: r.stderr };
 }
 
 function ok(r: Cli, what: string): Cli {
